@@ -1,0 +1,111 @@
+// drydock command line: validate and render specs offline.
+import { mkdirSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { stringify } from "yaml";
+import { loadSpecFile, problemLines } from "../spec";
+import { specToInput } from "../spec/normalize";
+import { renderCluster } from "../hosts/render";
+
+export const DEFAULT_SPEC = resolve(__dirname, "..", "examples", "aws-ha.yaml");
+
+const USAGE = `usage:
+  drydock validate <spec.yaml> [--print]    check a spec; exit 1 with one line per problem
+                                            (--print: show the spec with every default filled in)
+  drydock render [<spec.yaml>] [--out DIR]  write every host's files and plan.json
+                                            (default spec: the bundled examples/aws-ha.yaml; default DIR: ./out)
+  drydock help`;
+
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const consoleIo: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
+
+class UsageError extends Error {}
+
+function parse(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        out: { type: "string", short: "o" },
+        print: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function validateCommand(positionals: string[], print: boolean, io: Io): number {
+  if (positionals.length !== 1) throw new UsageError("validate takes exactly one spec file");
+  const result = loadSpecFile(positionals[0]!);
+  if (!result.ok) {
+    for (const line of problemLines(result)) io.err(line);
+    return 1;
+  }
+  if (print) io.out(stringify(specToInput(result.spec)).trimEnd());
+  else io.out(`${positionals[0]}: valid (cluster ${result.spec.name}, ${result.spec.infrastructure.provider})`);
+  return 0;
+}
+
+/** Replaces only what render owns inside DIR, so `--out .` never wipes unrelated files. */
+function clearRenderOutput(dir: string): void {
+  for (const owned of ["hosts", "cluster", "plan.json"]) rmSync(join(dir, owned), { recursive: true, force: true });
+}
+
+function renderCommand(positionals: string[], outDir: string, io: Io): number {
+  if (positionals.length > 1) throw new UsageError("render takes at most one spec file");
+  const specPath = positionals[0] ?? DEFAULT_SPEC;
+  const result = loadSpecFile(specPath);
+  if (!result.ok) {
+    for (const line of problemLines(result)) io.err(line);
+    return 1;
+  }
+  const tree = renderCluster(result.spec);
+  const root = resolve(outDir);
+  mkdirSync(root, { recursive: true });
+  clearRenderOutput(root);
+  for (const file of tree.files) {
+    const target = join(root, file.path);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, file.content, { mode: file.mode });
+    chmodSync(target, file.mode);
+  }
+  io.out(`rendered ${specPath} (cluster ${tree.plan.cluster}) into ${root}`);
+  io.out(`  plan: ${join(root, "plan.json")}`);
+  for (const host of tree.plan.hosts) {
+    io.out(`  ${host.name.padEnd(16)} ${host.address.padEnd(15)} ${host.roles.join(",").padEnd(24)} ${join(root, "hosts", host.name)}`);
+  }
+  return 0;
+}
+
+export function run(argv: string[], io: Io = consoleIo): number {
+  try {
+    const { values, positionals } = parse(argv);
+    const [command, ...rest] = positionals;
+    if (values.help || command === "help" || command === undefined) {
+      io.out(USAGE);
+      return command === undefined && !values.help ? 2 : 0;
+    }
+    switch (command) {
+      case "validate":
+        return validateCommand(rest, values.print ?? false, io);
+      case "render":
+        return renderCommand(rest, values.out ?? "out", io);
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`drydock: ${err.message}`);
+      io.err(USAGE);
+      return 2;
+    }
+    throw err;
+  }
+}

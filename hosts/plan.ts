@@ -1,0 +1,67 @@
+// The cluster plan: which hosts exist, what they are, and (as renderers land)
+// the files they receive and the ordered steps that bring them up. Pure data.
+import { planAddresses, type AddressPlan, type ApiEndpoint, type PlannedHost } from "../spec/addresses";
+import { companionVersions } from "../spec/catalog";
+import type { ClusterSpec } from "../spec/normalize";
+
+export interface PlanStep {
+  readonly id: string;
+  readonly host: string;
+  readonly dependsOn: readonly string[];
+}
+
+export interface PlanDocument {
+  readonly cluster: string;
+  readonly provider: ClusterSpec["infrastructure"]["provider"];
+  readonly versions: {
+    readonly kubernetes: string;
+    readonly etcd: string;
+    readonly containerd: string;
+    readonly pause: string;
+    readonly coredns: string;
+  };
+  readonly network: {
+    readonly cni: string;
+    readonly proxyMode: string;
+    readonly podCIDR: string;
+    readonly serviceCIDR: string;
+    readonly nodeCIDRMaskSize: number;
+    readonly kubernetesServiceIP: string;
+    readonly clusterDNS: string;
+  };
+  readonly etcdTopology: ClusterSpec["etcd"]["topology"];
+  readonly apiEndpoint: ApiEndpoint;
+  readonly subnets: AddressPlan["subnets"];
+  readonly hosts: readonly PlannedHost[];
+  readonly steps: readonly PlanStep[];
+}
+
+export function planDocument(spec: ClusterSpec, addresses: AddressPlan = planAddresses(spec)): PlanDocument {
+  const companions = companionVersions(spec.kubernetes.version);
+  return {
+    cluster: spec.name,
+    provider: spec.infrastructure.provider,
+    versions: {
+      kubernetes: spec.kubernetes.version,
+      etcd: spec.etcd.version,
+      containerd: spec.containerd.version,
+      pause: companions.pause,
+      coredns: companions.coredns,
+    },
+    network: {
+      cni: spec.network.cni,
+      proxyMode: spec.network.proxyMode,
+      podCIDR: spec.kubernetes.podCIDR,
+      serviceCIDR: spec.kubernetes.serviceCIDR,
+      nodeCIDRMaskSize: spec.kubernetes.nodeCIDRMaskSize,
+      kubernetesServiceIP: addresses.kubernetesServiceIP,
+      clusterDNS: addresses.clusterDNS,
+    },
+    etcdTopology: spec.etcd.topology,
+    apiEndpoint: addresses.apiEndpoint,
+    subnets: addresses.subnets,
+    hosts: addresses.hosts,
+    // Host bring-up steps are rendered by the host renderers; none exist yet.
+    steps: [],
+  };
+}

@@ -1,0 +1,186 @@
+// Address planning: pure and deterministic, so certificates and configs can be
+// rendered before any machine exists.
+//
+// AWS layout. The VPC splits into 16 equal blocks: block z is zone z's private
+// subnet, block 8+z its public subnet. Inside a private subnet every role has a
+// fixed slot range, so growing one pool (or the control plane) never renumbers
+// another: etcd [8,16), control plane [16,32), then 8 equal blocks, one per pool
+// in the order written.
+import {
+  type Cidr,
+  cidrSize,
+  formatCidr,
+  formatIPv4,
+  nthAddress,
+  parseCidr,
+  subnet,
+} from "./ipv4";
+import { type ClusterSpec, type WorkerPool } from "./normalize";
+import type { HostRole } from "./schema";
+
+export const AWS_MAX_ZONES = 8;
+export const AWS_MAX_POOLS = 8;
+export const AWS_SUBNET_SPLIT_BITS = 4;
+export const AWS_SLOTS = { etcd: { start: 8, size: 8 }, controlPlane: { start: 16, size: 16 }, workersStart: 32 } as const;
+/** The largest VPC prefix drydock can lay out (subnets of /26 leave room for every role). */
+export const AWS_MAX_VPC_PREFIX = 22;
+
+export interface PlannedHost {
+  readonly name: string;
+  readonly roles: readonly HostRole[];
+  readonly address: string;
+  /** aws: index into the zone list; null on hosts. */
+  readonly zone: number | null;
+  readonly pool: string | null;
+  /** Pod range of a Kubernetes node; null for etcd-only hosts. */
+  readonly podCIDR: string | null;
+}
+
+export interface ApiEndpoint {
+  /** nlb: AWS network load balancer (name known after creation); vip: keepalived VIP; address: user's LB; host: the only control-plane host. */
+  readonly kind: "nlb" | "vip" | "address" | "host";
+  /** null when only known after creation (nlb). */
+  readonly host: string | null;
+  readonly port: number;
+}
+
+export interface ZoneSubnets {
+  readonly zone: number;
+  readonly name: string | null;
+  readonly privateSubnet: string;
+  readonly publicSubnet: string;
+}
+
+export interface AddressPlan {
+  readonly hosts: readonly PlannedHost[];
+  readonly apiEndpoint: ApiEndpoint;
+  readonly kubernetesServiceIP: string;
+  readonly clusterDNS: string;
+  readonly subnets: readonly ZoneSubnets[];
+}
+
+export function kubernetesServiceIP(serviceCIDR: string): string {
+  return formatIPv4(nthAddress(mustCidr(serviceCIDR), 1));
+}
+
+export function clusterDNSIP(serviceCIDR: string): string {
+  return formatIPv4(nthAddress(mustCidr(serviceCIDR), 10));
+}
+
+function mustCidr(text: string): Cidr {
+  const cidr = parseCidr(text);
+  if (!cidr) throw new Error(`not a CIDR: ${text}`);
+  return cidr;
+}
+
+export function awsSubnetPrefix(vpc: Cidr): number {
+  return vpc.prefix + AWS_SUBNET_SPLIT_BITS;
+}
+
+/** Addresses each pool may use in one zone's private subnet. */
+export function awsPoolSlotsPerZone(vpcCIDR: string): number {
+  const size = cidrSize({ base: 0, prefix: awsSubnetPrefix(mustCidr(vpcCIDR)) });
+  // The last address of every subnet is reserved by AWS.
+  return Math.floor((size - AWS_SLOTS.workersStart - 1) / AWS_MAX_POOLS);
+}
+
+/** How many of a pool's nodes land in its most-loaded zone (round-robin spread). */
+export function maxPerZone(count: number, zones: number): number {
+  return Math.ceil(count / zones);
+}
+
+export function nodeName(role: "etcd" | "cp", index: number): string {
+  return `${role}-${index + 1}`;
+}
+
+export function workerName(pool: WorkerPool, index: number): string {
+  return `${pool.name}-${index + 1}`;
+}
+
+function awsHosts(spec: ClusterSpec, zones: number, vpc: Cidr): Omit<PlannedHost, "podCIDR">[] {
+  const subnetPrefix = awsSubnetPrefix(vpc);
+  const slotsPerPool = awsPoolSlotsPerZone(formatCidr(vpc));
+  const at = (zone: number, offset: number) => formatIPv4(nthAddress(subnet(vpc, subnetPrefix, zone), offset));
+  const hosts: Omit<PlannedHost, "podCIDR">[] = [];
+  const stacked = spec.etcd.topology === "stacked";
+  if (!stacked) {
+    for (let i = 0; i < spec.etcd.members; i++) {
+      const zone = i % zones;
+      hosts.push({ name: nodeName("etcd", i), roles: ["etcd"], zone, pool: null, address: at(zone, AWS_SLOTS.etcd.start + Math.floor(i / zones)) });
+    }
+  }
+  for (let i = 0; i < spec.controlPlane.count; i++) {
+    const zone = i % zones;
+    hosts.push({
+      name: nodeName("cp", i),
+      roles: stacked ? ["controlPlane", "etcd"] : ["controlPlane"],
+      zone,
+      pool: null,
+      address: at(zone, AWS_SLOTS.controlPlane.start + Math.floor(i / zones)),
+    });
+  }
+  spec.workers.pools.forEach((pool, p) => {
+    for (let i = 0; i < pool.count; i++) {
+      const zone = i % zones;
+      const offset = AWS_SLOTS.workersStart + p * slotsPerPool + Math.floor(i / zones);
+      hosts.push({ name: workerName(pool, i), roles: ["worker"], zone, pool: pool.name, address: at(zone, offset) });
+    }
+  });
+  return hosts;
+}
+
+export function isKubernetesNode(roles: readonly HostRole[]): boolean {
+  return roles.includes("controlPlane") || roles.includes("worker");
+}
+
+/** Plans every host's address and pod range. Assumes a spec that passed validation. */
+export function planAddresses(spec: ClusterSpec): AddressPlan {
+  const infra = spec.infrastructure;
+  let base: Omit<PlannedHost, "podCIDR">[];
+  let apiEndpoint: ApiEndpoint;
+  let subnets: ZoneSubnets[] = [];
+  const port = spec.kubernetes.apiServer.port;
+
+  if (infra.provider === "aws") {
+    const vpc = mustCidr(infra.vpcCIDR);
+    const prefix = awsSubnetPrefix(vpc);
+    base = awsHosts(spec, infra.zoneCount, vpc);
+    apiEndpoint = { kind: "nlb", host: null, port };
+    subnets = Array.from({ length: infra.zoneCount }, (_, z) => ({
+      zone: z,
+      name: infra.zoneNames?.[z] ?? null,
+      privateSubnet: formatCidr(subnet(vpc, prefix, z)),
+      publicSubnet: formatCidr(subnet(vpc, prefix, AWS_MAX_ZONES + z)),
+    }));
+  } else {
+    base = infra.hosts.map((h) => ({ name: h.name, roles: h.roles, address: h.address, zone: null, pool: h.pool }));
+    const controlPlanes = base.filter((h) => h.roles.includes("controlPlane"));
+    if (infra.apiEndpoint.vip) apiEndpoint = { kind: "vip", host: infra.apiEndpoint.vip, port };
+    else if (infra.apiEndpoint.address) apiEndpoint = { kind: "address", host: infra.apiEndpoint.address, port };
+    else apiEndpoint = { kind: "host", host: controlPlanes[0]?.address ?? null, port };
+  }
+
+  // Pod ranges in host order: on hosts, the order written; on aws, control plane then pools.
+  const pods = mustCidr(spec.kubernetes.podCIDR);
+  const mask = spec.kubernetes.nodeCIDRMaskSize;
+  let next = 0;
+  const hosts = base.map((h) => ({
+    ...h,
+    podCIDR: isKubernetesNode(h.roles) ? formatCidr(subnet(pods, mask, next++)) : null,
+  }));
+
+  return {
+    hosts,
+    apiEndpoint,
+    kubernetesServiceIP: kubernetesServiceIP(spec.kubernetes.serviceCIDR),
+    clusterDNS: clusterDNSIP(spec.kubernetes.serviceCIDR),
+    subnets,
+  };
+}
+
+export function kubernetesNodeCount(spec: ClusterSpec): number {
+  if (spec.infrastructure.provider === "hosts") {
+    return spec.infrastructure.hosts.filter((h) => isKubernetesNode(h.roles)).length;
+  }
+  return spec.controlPlane.count + spec.workers.pools.reduce((n, p) => n + p.count, 0);
+}

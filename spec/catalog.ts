@@ -1,0 +1,135 @@
+// The version catalog: which versions drydock supports, where their official
+// artifacts live and their SHA-256 sums. Data is the project's own copy in
+// catalog-data.json; nothing here reads outside the project.
+import data from "./catalog-data.json";
+
+export type Arch = "amd64" | "arm64";
+export const ARCHES: readonly Arch[] = ["amd64", "arm64"];
+
+export type ArtifactName =
+  | "kubelet"
+  | "kubectl"
+  | "etcd"
+  | "cni-plugins"
+  | "runc"
+  | "containerd"
+  | "crictl"
+  | "helm"
+  | "cilium-cli";
+
+export interface ArtifactRef {
+  readonly name: ArtifactName;
+  readonly version: string;
+  readonly arch: Arch;
+  readonly url: string;
+  readonly sha256: string;
+}
+
+export interface CompanionVersions {
+  readonly pause: string;
+  readonly coredns: string;
+  /** The etcd minor line this Kubernetes minor pairs with, e.g. "3.6". */
+  readonly etcdLine: string;
+  readonly crictl: string;
+}
+
+type ChecksumTable = Record<string, Record<string, Record<string, string>>>;
+const checksums = data.checksums as ChecksumTable;
+const urlTemplates = data.urlTemplates as Record<ArtifactName, string>;
+
+/** Kubernetes minors drydock supports. */
+export const KUBERNETES_MINORS = ["1.34", "1.35", "1.36"] as const;
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const diff = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (diff !== 0) return diff;
+  }
+  return 0;
+}
+
+export { compareVersions };
+
+export function minorOf(version: string): string {
+  return version.split(".").slice(0, 2).join(".");
+}
+
+/** Versions of an artifact that have checksums for every architecture, newest first. */
+export function supportedVersions(name: ArtifactName): string[] {
+  const table = checksums[name] ?? {};
+  return Object.keys(table)
+    .filter((v) => ARCHES.every((arch) => typeof table[v]?.[arch] === "string"))
+    .sort((a, b) => compareVersions(b, a));
+}
+
+export function kubernetesVersions(): string[] {
+  const kubectl = new Set(supportedVersions("kubectl"));
+  return supportedVersions("kubelet").filter(
+    (v) => kubectl.has(v) && (KUBERNETES_MINORS as readonly string[]).includes(minorOf(v)),
+  );
+}
+
+export function etcdVersions(): string[] {
+  return supportedVersions("etcd");
+}
+
+export function containerdVersions(): string[] {
+  return supportedVersions("containerd");
+}
+
+export function isSupported(name: ArtifactName, version: string): boolean {
+  return supportedVersions(name).includes(version);
+}
+
+export function companionVersions(kubernetesVersion: string): CompanionVersions {
+  const minor = minorOf(kubernetesVersion);
+  const companions = (data.companionVersions as Record<string, { pause: string; coredns: string; etcd: string }>)[minor];
+  if (!companions) throw new Error(`no companion versions for Kubernetes ${minor}`);
+  const crictl = supportedVersions("crictl").find((v) => minorOf(v) === minor) ?? supportedVersions("crictl")[0]!;
+  return {
+    pause: companions.pause,
+    coredns: companions.coredns,
+    etcdLine: companions.etcd.replace(/\.x$/, ""),
+    crictl,
+  };
+}
+
+/** The newest etcd of the line the Kubernetes minor pairs with. */
+export function defaultEtcdVersion(kubernetesVersion: string): string {
+  const line = companionVersions(kubernetesVersion).etcdLine;
+  const match = etcdVersions().find((v) => minorOf(v) === line);
+  return match ?? etcdVersions()[0]!;
+}
+
+export function newest(name: ArtifactName): string {
+  const versions = supportedVersions(name);
+  if (versions.length === 0) throw new Error(`catalog has no ${name} versions`);
+  return versions[0]!;
+}
+
+export const addonVersions = data.addonVersions as {
+  readonly flannel: string;
+  readonly "flannel-cni-plugin": string;
+  readonly calico: string;
+  readonly cilium: string;
+  readonly "metrics-server": string;
+};
+
+/**
+ * An artifact's download URL and checksum. With a mirror, the upstream host and
+ * scheme are replaced by the mirror base and the upstream path is kept, so a
+ * mirror is a plain copy of the upstream download trees.
+ */
+export function artifact(name: ArtifactName, version: string, arch: Arch, mirror: string | null = null): ArtifactRef {
+  const sha256 = checksums[name]?.[version]?.[arch];
+  if (!sha256) throw new Error(`catalog has no ${name} ${version} for ${arch}`);
+  const upstream = urlTemplates[name].replaceAll("{version}", version).replaceAll("{arch}", arch);
+  return { name, version, arch, sha256, url: mirror ? mirrorUrl(upstream, mirror) : upstream };
+}
+
+export function mirrorUrl(upstream: string, mirror: string): string {
+  const { host, pathname } = new URL(upstream);
+  return `${mirror.replace(/\/+$/, "")}/${host}${pathname}`;
+}

@@ -1,0 +1,273 @@
+// Cross-field validation: every rule of the spec contract that one field's
+// schema cannot check alone. Each problem names the field it is about.
+import {
+  compareVersions,
+  containerdVersions,
+  etcdVersions,
+  kubernetesVersions,
+  minorOf,
+} from "./catalog";
+import {
+  AWS_MAX_POOLS,
+  AWS_MAX_VPC_PREFIX,
+  AWS_SLOTS,
+  awsPoolSlotsPerZone,
+  kubernetesNodeCount,
+  maxPerZone,
+} from "./addresses";
+import { type Cidr, cidrContains, cidrSize, cidrsOverlap, parseCidr, parseIPv4 } from "./ipv4";
+import { type ClusterSpec, hostsWithRole, parseTaint } from "./normalize";
+import { ETCD_MEMBER_COUNTS, type ParsedSpec } from "./schema";
+
+export interface Problem {
+  /** Dotted field path, list positions in brackets: workers.pools[0].taints[1]. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Oldest Kubernetes minor where kube-proxy's nftables mode is beta or GA (beta in 1.31, GA in 1.33). */
+export const NFTABLES_MIN_MINOR = "1.31";
+/** kube-apiserver refuses service ranges larger than a /12 (IPv4). */
+export const MAX_SERVICE_PREFIX = 12;
+/** kube-controller-manager refuses a node mask more than 16 bits longer than the cluster CIDR. */
+export const MAX_NODE_MASK_DIFF = 16;
+/** Pool names that would collide with drydock's etcd-N and cp-N machine names. */
+export const RESERVED_POOL_NAMES = ["etcd", "cp"];
+
+type Report = (path: string, message: string) => void;
+
+function listVersions(versions: string[]): string {
+  return versions.join(", ");
+}
+
+function checkVersions(spec: ClusterSpec, report: Report): void {
+  if (!kubernetesVersions().includes(spec.kubernetes.version)) {
+    report("kubernetes.version", `${spec.kubernetes.version} is not in the version catalog; supported: ${listVersions(kubernetesVersions())}`);
+  }
+  if (!etcdVersions().includes(spec.etcd.version)) {
+    report("etcd.version", `${spec.etcd.version} is not in the version catalog; supported: ${listVersions(etcdVersions())}`);
+  }
+  if (!containerdVersions().includes(spec.containerd.version)) {
+    report("containerd.version", `${spec.containerd.version} is not in the version catalog; supported: ${listVersions(containerdVersions())}`);
+  }
+}
+
+export function nftablesSupported(kubernetesVersion: string): boolean {
+  return compareVersions(minorOf(kubernetesVersion), NFTABLES_MIN_MINOR) >= 0;
+}
+
+function checkNetwork(spec: ClusterSpec, parsed: ParsedSpec, report: Report): void {
+  const { cni, proxyMode } = spec.network;
+  if (proxyMode === "none" && cni !== "cilium") {
+    report("network.proxyMode", `none needs cni cilium (Cilium replaces kube-proxy); with ${cni} use iptables, ipvs or nftables`);
+  }
+  if (parsed.network.ipvs !== undefined && proxyMode !== "ipvs") {
+    report("network.ipvs", `only allowed with network.proxyMode ipvs (it is ${proxyMode})`);
+  }
+  if (proxyMode === "nftables" && !nftablesSupported(spec.kubernetes.version)) {
+    report("network.proxyMode", `nftables needs Kubernetes ${NFTABLES_MIN_MINOR} or newer (beta or GA); ${spec.kubernetes.version} has it only as alpha`);
+  }
+}
+
+function checkCidrs(spec: ClusterSpec, report: Report): void {
+  const pods = parseCidr(spec.kubernetes.podCIDR)!;
+  const services = parseCidr(spec.kubernetes.serviceCIDR)!;
+  const mask = spec.kubernetes.nodeCIDRMaskSize;
+
+  if (services.prefix < MAX_SERVICE_PREFIX) {
+    report("kubernetes.serviceCIDR", `/${services.prefix} is larger than the API server allows; use a prefix of /${MAX_SERVICE_PREFIX} or longer`);
+  }
+  if (cidrSize(services) < 16) {
+    report("kubernetes.serviceCIDR", `/${services.prefix} leaves no room for the cluster DNS address (the 10th); use /28 or shorter`);
+  }
+  if (cidrsOverlap(pods, services)) {
+    report("kubernetes.serviceCIDR", `${spec.kubernetes.serviceCIDR} overlaps kubernetes.podCIDR ${spec.kubernetes.podCIDR}; they must be disjoint`);
+  }
+  if (mask <= pods.prefix) {
+    report("kubernetes.nodeCIDRMaskSize", `must be longer than the podCIDR prefix /${pods.prefix} (got ${mask})`);
+  } else if (mask - pods.prefix > MAX_NODE_MASK_DIFF) {
+    report("kubernetes.nodeCIDRMaskSize", `at most ${MAX_NODE_MASK_DIFF} bits longer than the podCIDR prefix /${pods.prefix} (got ${mask}); use ${pods.prefix + MAX_NODE_MASK_DIFF} or less`);
+  } else {
+    const ranges = 2 ** (mask - pods.prefix);
+    const nodes = kubernetesNodeCount(spec);
+    if (ranges < nodes) {
+      report("kubernetes.nodeCIDRMaskSize", `/${mask} ranges in ${spec.kubernetes.podCIDR} give ${ranges} node pod ranges but the cluster has ${nodes} Kubernetes nodes; use a longer mask or a larger podCIDR`);
+    }
+  }
+
+  const infra = spec.infrastructure;
+  if (infra.provider === "aws") {
+    const vpc = parseCidr(infra.vpcCIDR)!;
+    for (const [field, cidr] of [["podCIDR", pods], ["serviceCIDR", services]] as [string, Cidr][]) {
+      if (cidrsOverlap(vpc, cidr)) {
+        report("infrastructure.aws.vpcCIDR", `${infra.vpcCIDR} overlaps kubernetes.${field}; the VPC, pod and service ranges must be disjoint`);
+      }
+    }
+  } else {
+    infra.hosts.forEach((h, i) => {
+      const addr = parseIPv4(h.address)!;
+      if (cidrContains(pods, addr) || cidrContains(services, addr)) {
+        report(`infrastructure.hosts[${i}].address`, `${h.address} is inside the pod or service range; host addresses must be outside ${spec.kubernetes.podCIDR} and ${spec.kubernetes.serviceCIDR}`);
+      }
+    });
+    const vip = infra.apiEndpoint.vip;
+    if (vip && (cidrContains(pods, parseIPv4(vip)!) || cidrContains(services, parseIPv4(vip)!))) {
+      report("infrastructure.apiEndpoint.vip", `${vip} is inside the pod or service range; it must be an address on the hosts' network`);
+    }
+  }
+}
+
+function checkPools(spec: ClusterSpec, parsed: ParsedSpec, report: Report): void {
+  const written = parsed.workers.pools ?? [];
+  const seen = new Set<string>();
+  written.forEach((pool, i) => {
+    if (seen.has(pool.name)) report(`workers.pools[${i}].name`, `pool ${pool.name} is listed twice; pool names must be unique`);
+    seen.add(pool.name);
+    if (RESERVED_POOL_NAMES.includes(pool.name)) {
+      report(`workers.pools[${i}].name`, `${pool.name} is reserved for drydock's own machine names; pick another name`);
+    }
+    pool.taints.forEach((taint, t) => {
+      if (!parseTaint(taint)) {
+        report(`workers.pools[${i}].taints[${t}]`, `"${taint}" is not a taint; write key[=value]:Effect with Effect NoSchedule, PreferNoSchedule or NoExecute`);
+      }
+    });
+  });
+}
+
+function checkPki(spec: ClusterSpec, report: Report): void {
+  const { caValidityDays, certValidityDays, renewBeforeDays } = spec.pki;
+  if (certValidityDays > caValidityDays) {
+    report("pki.certValidityDays", `${certValidityDays} days outlives the CAs (pki.caValidityDays ${caValidityDays}); use at most ${caValidityDays}`);
+  }
+  if (renewBeforeDays >= certValidityDays) {
+    report("pki.renewBeforeDays", `must be less than pki.certValidityDays (${certValidityDays}), or every run would reissue every certificate`);
+  }
+}
+
+function checkEtcdMembers(path: string, members: number, what: string, report: Report): void {
+  if (!(ETCD_MEMBER_COUNTS as readonly number[]).includes(members)) {
+    report(path, `${what} ${members}; etcd needs an odd quorum of 1, 3, 5 or 7 members`);
+  }
+}
+
+function checkAws(spec: ClusterSpec, parsed: ParsedSpec, report: Report): void {
+  const infra = spec.infrastructure;
+  if (infra.provider !== "aws") return;
+  const members = spec.etcd.members;
+  const cps = spec.controlPlane.count;
+
+  checkEtcdMembers("etcd.members", members, "is", report);
+  if (cps < 1) report("controlPlane.count", `must be at least 1 (got ${cps})`);
+  if (spec.etcd.topology === "stacked" && members !== cps) {
+    report("etcd.members", `stacked etcd runs one member on every control-plane node, so it must equal controlPlane.count (${cps}); got ${members}`);
+  }
+
+  const vpc = parseCidr(infra.vpcCIDR)!;
+  if (vpc.prefix < 16 || vpc.prefix > AWS_MAX_VPC_PREFIX) {
+    report("infrastructure.aws.vpcCIDR", `/${vpc.prefix} is outside what drydock lays out; use a prefix from /16 to /${AWS_MAX_VPC_PREFIX}`);
+    return;
+  }
+  const zones = infra.zoneCount;
+  if (infra.zoneNames) {
+    const names = infra.zoneNames;
+    names.forEach((zone, i) => {
+      if (!zone.startsWith(infra.region)) report(`infrastructure.aws.availabilityZones[${i}]`, `${zone} is not a zone of region ${infra.region}`);
+      if (names.indexOf(zone) !== i) report(`infrastructure.aws.availabilityZones[${i}]`, `${zone} is listed twice`);
+    });
+  }
+  if (spec.etcd.topology === "external" && maxPerZone(members, zones) > AWS_SLOTS.etcd.size) {
+    report("etcd.members", `too many members per zone for the address plan`);
+  }
+  if (maxPerZone(cps, zones) > AWS_SLOTS.controlPlane.size) {
+    report("controlPlane.count", `${cps} nodes over ${zones} zones exceed ${AWS_SLOTS.controlPlane.size} per zone; use at most ${AWS_SLOTS.controlPlane.size * zones}`);
+  }
+  if (spec.workers.pools.length > AWS_MAX_POOLS) {
+    report("workers.pools", `${spec.workers.pools.length} pools; the AWS address plan holds at most ${AWS_MAX_POOLS}`);
+  }
+  const slots = awsPoolSlotsPerZone(infra.vpcCIDR);
+  spec.workers.pools.forEach((pool, i) => {
+    if (parsed.workers.pools?.[i]?.count === undefined && parsed.workers.pools !== undefined) {
+      report(`workers.pools[${i}].count`, `is required on aws (how many workers this pool runs)`);
+    }
+    const perZone = maxPerZone(pool.count, zones);
+    if (perZone > slots) {
+      report(`workers.pools[${i}].count`, `${pool.count} workers put ${perZone} in one zone, but each pool has ${slots} addresses per zone in ${infra.vpcCIDR}; use at most ${slots * zones} or a larger aws.vpcCIDR`);
+    }
+  });
+}
+
+function checkHosts(spec: ClusterSpec, parsed: ParsedSpec, report: Report): void {
+  const infra = spec.infrastructure;
+  if (infra.provider !== "hosts") return;
+  const hosts = infra.hosts;
+  const parsedHosts = parsed.infrastructure.provider === "hosts" ? parsed.infrastructure.hosts : [];
+
+  const names = new Map<string, number>();
+  const addresses = new Map<string, number>();
+  hosts.forEach((h, i) => {
+    if (names.has(h.name)) report(`infrastructure.hosts[${i}].name`, `${h.name} is already the name of infrastructure.hosts[${names.get(h.name)}]; host names must be unique`);
+    else names.set(h.name, i);
+    if (addresses.has(h.address)) report(`infrastructure.hosts[${i}].address`, `${h.address} is already the address of infrastructure.hosts[${addresses.get(h.address)}]; addresses must be unique`);
+    else addresses.set(h.address, i);
+    if (parsedHosts[i]?.pool !== undefined && !h.roles.includes("worker")) {
+      report(`infrastructure.hosts[${i}].pool`, `only hosts with the worker role belong to a pool`);
+    }
+  });
+
+  const etcdHosts = hostsWithRole(hosts, "etcd");
+  const cpHosts = hostsWithRole(hosts, "controlPlane");
+  if (cpHosts.length === 0) report("infrastructure.hosts", "no host has the controlPlane role; at least one must");
+  if (etcdHosts.length === 0) report("infrastructure.hosts", "no host has the etcd role; 1, 3, 5 or 7 must");
+  else checkEtcdMembers("infrastructure.hosts", etcdHosts.length, "hosts with the etcd role:", report);
+
+  if (parsed.etcd.members !== undefined && parsed.etcd.members !== etcdHosts.length) {
+    report("etcd.members", `is ${parsed.etcd.members} but ${etcdHosts.length} hosts have the etcd role; they must match (or leave etcd.members out)`);
+  }
+  if (parsed.controlPlane.count !== undefined && parsed.controlPlane.count !== cpHosts.length) {
+    report("controlPlane.count", `is ${parsed.controlPlane.count} but ${cpHosts.length} hosts have the controlPlane role; they must match (or leave controlPlane.count out)`);
+  }
+  if (spec.etcd.topology === "stacked") {
+    const notCp = etcdHosts.filter((h) => !h.roles.includes("controlPlane"));
+    if (notCp.length > 0) {
+      report("etcd.topology", `stacked puts etcd on control-plane hosts, but ${notCp.map((h) => h.name).join(", ")} has etcd without controlPlane; give it both roles or use external`);
+    } else if (etcdHosts.length !== cpHosts.length) {
+      report("etcd.topology", `stacked needs an etcd member on every control-plane host (${cpHosts.length} control-plane, ${etcdHosts.length} etcd)`);
+    }
+  } else {
+    const both = etcdHosts.filter((h) => h.roles.includes("controlPlane"));
+    if (both.length > 0) {
+      report("etcd.topology", `external puts etcd on its own hosts, but ${both.map((h) => h.name).join(", ")} also has controlPlane; drop one role or use stacked`);
+    }
+  }
+
+  const { vip, address } = infra.apiEndpoint;
+  if (vip && address) report("infrastructure.apiEndpoint", "give either vip or address, not both");
+  if (cpHosts.length > 1 && !vip && !address) {
+    report("infrastructure.apiEndpoint", `${cpHosts.length} control-plane hosts need a load-balanced endpoint: set vip (keepalived + haproxy on the control-plane hosts) or address (your own load balancer)`);
+  }
+  if (vip && addresses.has(vip)) report("infrastructure.apiEndpoint.vip", `${vip} is a host's own address; the VIP must be a free address on the hosts' network`);
+
+  const written = parsed.workers.pools ?? [];
+  written.forEach((pool, i) => {
+    const count = hosts.filter((h) => h.pool === pool.name).length;
+    if (pool.count !== undefined && pool.count !== count) {
+      report(`workers.pools[${i}].count`, `is ${pool.count} but ${count} hosts are in pool ${pool.name}; they must match (or leave count out)`);
+    }
+    if (pool.instanceType !== undefined) report(`workers.pools[${i}].instanceType`, "only for infrastructure.provider aws; the hosts backend uses the machines you list");
+    if (pool.rootVolumeGiB !== undefined) report(`workers.pools[${i}].rootVolumeGiB`, "only for infrastructure.provider aws; the hosts backend uses the machines you list");
+  });
+}
+
+/** Every cross-field problem of a spec that passed the schema. */
+export function crossFieldProblems(spec: ClusterSpec, parsed: ParsedSpec): Problem[] {
+  const problems: Problem[] = [];
+  const report: Report = (path, message) => problems.push({ path, message });
+  checkVersions(spec, report);
+  checkNetwork(spec, parsed, report);
+  checkPools(spec, parsed, report);
+  checkPki(spec, report);
+  checkAws(spec, parsed, report);
+  checkHosts(spec, parsed, report);
+  checkCidrs(spec, report);
+  return problems;
+}
