@@ -215,9 +215,10 @@ export function specToInput(spec: ClusterSpec): Record<string, unknown> {
       ...(Object.keys(endpoint).length > 0 ? { apiEndpoint: endpoint } : {}),
     };
   }
+  const { version, ...kubernetes } = spec.kubernetes;
   return {
     name: spec.name,
-    kubernetes: { version: spec.kubernetes.version, ...spec.kubernetes },
+    kubernetes: { version, ...kubernetes },
     network: {
       cni: spec.network.cni,
       proxyMode: spec.network.proxyMode,

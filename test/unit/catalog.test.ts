@@ -1,0 +1,61 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  ARCHES,
+  artifact,
+  companionVersions,
+  kubernetesVersions,
+  KUBERNETES_MINORS,
+  minorOf,
+  mirrorUrl,
+  supportedVersions,
+  type ArtifactName,
+} from "../../spec/catalog";
+import { FIXTURES } from "../helpers";
+
+// The upstream checksum list, copied into the fixtures: the catalog must agree with it.
+const upstream = JSON.parse(readFileSync(join(FIXTURES, "upstream", "artifact-checksums.json"), "utf8"));
+const NAMES: ArtifactName[] = ["kubelet", "kubectl", "etcd", "cni-plugins", "runc", "containerd", "crictl", "helm", "cilium-cli"];
+
+test("every catalog checksum matches the upstream list", () => {
+  let checked = 0;
+  for (const name of NAMES) {
+    for (const version of supportedVersions(name)) {
+      for (const arch of ARCHES) {
+        const ref = artifact(name, version, arch);
+        assert.match(ref.sha256, /^[0-9a-f]{64}$/);
+        assert.equal(ref.sha256, upstream.checksums[name][version][arch], `${name} ${version} ${arch}`);
+        checked++;
+      }
+    }
+  }
+  assert.ok(checked > 200);
+});
+
+test("Kubernetes 1.34 to 1.36 are supported, newest first", () => {
+  const versions = kubernetesVersions();
+  assert.deepEqual([...new Set(versions.map(minorOf))], ["1.36", "1.35", "1.34"]);
+  assert.equal(versions[0], "1.36.4");
+  for (const minor of KUBERNETES_MINORS) {
+    const c = companionVersions(`${minor}.0`);
+    assert.match(c.pause, /^3\.\d+(\.\d+)?$/);
+    assert.match(c.coredns, /^1\.\d+\.\d+$/);
+    assert.equal(minorOf(c.crictl), minor);
+  }
+});
+
+test("download URLs follow the official layouts", () => {
+  assert.equal(artifact("kubelet", "1.36.4", "amd64").url, "https://dl.k8s.io/release/v1.36.4/bin/linux/amd64/kubelet");
+  assert.equal(artifact("etcd", "3.6.14", "arm64").url, "https://github.com/etcd-io/etcd/releases/download/v3.6.14/etcd-v3.6.14-linux-arm64.tar.gz");
+  assert.equal(artifact("containerd", "2.3.4", "amd64").url, "https://github.com/containerd/containerd/releases/download/v2.3.4/containerd-2.3.4-linux-amd64.tar.gz");
+  assert.throws(() => artifact("etcd", "9.9.9", "amd64"), /no etcd 9\.9\.9/);
+});
+
+test("a mirror keeps the upstream host and path under its base", () => {
+  const ref = artifact("runc", "1.4.3", "amd64", "http://mirror.internal/k8s/");
+  assert.equal(ref.url, "http://mirror.internal/k8s/github.com/opencontainers/runc/releases/download/v1.4.3/runc.amd64");
+  assert.equal(ref.sha256, artifact("runc", "1.4.3", "amd64").sha256);
+  assert.equal(mirrorUrl("https://dl.k8s.io/release/v1/x", "https://m.example"), "https://m.example/dl.k8s.io/release/v1/x");
+});
