@@ -1,11 +1,11 @@
 // drydock command line: validate and render specs offline.
-import { mkdirSync, rmSync, writeFileSync, chmodSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { loadSpecFile, problemLines } from "../spec";
 import { specToInput } from "../spec/normalize";
 import { renderCluster } from "../hosts/render";
+import { writeRenderedTree } from "./write-tree";
 
 export const DEFAULT_SPEC = resolve(__dirname, "..", "examples", "aws-ha.yaml");
 
@@ -53,11 +53,6 @@ function validateCommand(positionals: string[], print: boolean, io: Io): number 
   return 0;
 }
 
-/** Replaces only what render owns inside DIR, so `--out .` never wipes unrelated files. */
-function clearRenderOutput(dir: string): void {
-  for (const owned of ["hosts", "cluster", "plan.json"]) rmSync(join(dir, owned), { recursive: true, force: true });
-}
-
 function renderCommand(positionals: string[], outDir: string, io: Io): number {
   if (positionals.length > 1) throw new UsageError("render takes at most one spec file");
   const specPath = positionals[0] ?? DEFAULT_SPEC;
@@ -67,17 +62,10 @@ function renderCommand(positionals: string[], outDir: string, io: Io): number {
     return 1;
   }
   const tree = renderCluster(result.spec);
-  const root = resolve(outDir);
-  mkdirSync(root, { recursive: true });
-  clearRenderOutput(root);
-  for (const file of tree.files) {
-    const target = join(root, file.path);
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, file.content, { mode: file.mode });
-    chmodSync(target, file.mode);
-  }
+  const root = writeRenderedTree(outDir, tree);
   io.out(`rendered ${specPath} (cluster ${tree.plan.cluster}) into ${root}`);
   io.out(`  plan: ${join(root, "plan.json")}`);
+  io.out(`  admin kubeconfig: ${join(root, "cluster", "admin.kubeconfig")}`);
   for (const host of tree.plan.hosts) {
     io.out(`  ${host.name.padEnd(16)} ${host.address.padEnd(15)} ${host.roles.join(",").padEnd(24)} ${join(root, "hosts", host.name)}`);
   }

@@ -3,11 +3,24 @@
 import { planAddresses, type AddressPlan, type ApiEndpoint, type PlannedHost } from "../spec/addresses";
 import { companionVersions } from "../spec/catalog";
 import type { ClusterSpec } from "../spec/normalize";
+import type { HostFile } from "./files";
 
 export interface PlanStep {
   readonly id: string;
   readonly host: string;
   readonly dependsOn: readonly string[];
+}
+
+/** What plan.json says of a file: never its content. */
+export interface PlannedFile {
+  readonly path: string;
+  readonly mode: string;
+  readonly owner: string;
+  readonly secret: boolean;
+}
+
+export interface PlannedHostWithFiles extends PlannedHost {
+  readonly files: readonly PlannedFile[];
 }
 
 export interface PlanDocument {
@@ -32,11 +45,22 @@ export interface PlanDocument {
   readonly etcdTopology: ClusterSpec["etcd"]["topology"];
   readonly apiEndpoint: ApiEndpoint;
   readonly subnets: AddressPlan["subnets"];
-  readonly hosts: readonly PlannedHost[];
+  readonly hosts: readonly PlannedHostWithFiles[];
   readonly steps: readonly PlanStep[];
 }
 
-export function planDocument(spec: ClusterSpec, addresses: AddressPlan = planAddresses(spec)): PlanDocument {
+export function planDocument(
+  spec: ClusterSpec,
+  addresses: AddressPlan = planAddresses(spec),
+  files: readonly { host: string; files: readonly HostFile[] }[] = [],
+): PlanDocument {
+  const filesOf = (host: string): PlannedFile[] =>
+    (files.find((f) => f.host === host)?.files ?? []).map((f) => ({
+      path: f.path,
+      mode: f.mode.toString(8).padStart(4, "0"),
+      owner: f.owner,
+      secret: f.secret,
+    }));
   const companions = companionVersions(spec.kubernetes.version);
   return {
     cluster: spec.name,
@@ -60,7 +84,7 @@ export function planDocument(spec: ClusterSpec, addresses: AddressPlan = planAdd
     etcdTopology: spec.etcd.topology,
     apiEndpoint: addresses.apiEndpoint,
     subnets: addresses.subnets,
-    hosts: addresses.hosts,
+    hosts: addresses.hosts.map((h) => ({ ...h, files: filesOf(h.name) })),
     // Host bring-up steps are rendered by the host renderers; none exist yet.
     steps: [],
   };

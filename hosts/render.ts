@@ -1,8 +1,13 @@
 // Everything `drydock render` writes, as pure data: relative path -> file.
 // The layout is the offline render contract of the design:
 //   hosts/<host>/<absolute path on that host>, cluster/..., plan.json
-import { planDocument, type PlanDocument } from "./plan";
+import { planAddresses, type AddressPlan } from "../spec/addresses";
 import type { ClusterSpec } from "../spec/normalize";
+import { certificateInventory } from "../pki/inventory";
+import { issuePki, type PkiMaterial } from "../pki/issue";
+import type { HostFile } from "./files";
+import { planDocument, type PlanDocument } from "./plan";
+import { clientKubeconfig, endpointUrl, pkiFilesForHost, type PkiContext } from "./pki-files";
 
 export interface RenderedFile {
   /** Path relative to the render root. */
@@ -16,8 +21,46 @@ export interface RenderedTree {
   readonly files: readonly RenderedFile[];
 }
 
-export function renderCluster(spec: ClusterSpec): RenderedTree {
-  const plan = planDocument(spec);
-  const files: RenderedFile[] = [{ path: "plan.json", content: `${JSON.stringify(plan, null, 2)}\n`, mode: 0o644 }];
+export interface RenderOptions {
+  /** Existing PKI material; fresh material is issued when absent. */
+  readonly material?: PkiMaterial;
+  /** The API endpoint's host when it is only known after creation (an AWS NLB's DNS name). */
+  readonly apiEndpointHost?: string;
+}
+
+/**
+ * The API endpoint host for rendering. An NLB's DNS name exists only after
+ * creation, so offline renders of aws specs use a reserved .invalid stand-in.
+ */
+export function renderApiEndpointHost(spec: ClusterSpec, addresses: AddressPlan, given?: string): string {
+  return given ?? addresses.apiEndpoint.host ?? `${spec.name}-api-nlb.invalid`;
+}
+
+export interface HostFiles {
+  readonly host: string;
+  readonly files: readonly HostFile[];
+}
+
+/** Every file every host receives. */
+export function hostFiles(ctx: PkiContext): HostFiles[] {
+  return ctx.addresses.hosts.map((host) => ({ host: host.name, files: pkiFilesForHost(ctx, host) }));
+}
+
+export function renderCluster(spec: ClusterSpec, options: RenderOptions = {}): RenderedTree {
+  const addresses = planAddresses(spec);
+  const apiEndpointHost = renderApiEndpointHost(spec, addresses, options.apiEndpointHost);
+  const material = options.material ?? issuePki(certificateInventory(spec, addresses), apiEndpointHost);
+  const ctx: PkiContext = { spec, addresses, material, apiEndpointHost };
+
+  const perHost = hostFiles(ctx);
+  const plan = planDocument(spec, addresses, perHost);
+  const files: RenderedFile[] = [];
+  for (const { host, files: hostFileList } of perHost) {
+    for (const f of hostFileList) files.push({ path: `hosts/${host}${f.path}`, content: f.content, mode: f.mode });
+  }
+  const server = endpointUrl(ctx);
+  files.push({ path: "cluster/admin.kubeconfig", content: clientKubeconfig(ctx, "admin", "kubernetes-admin", server), mode: 0o600 });
+  files.push({ path: "cluster/super-admin.kubeconfig", content: clientKubeconfig(ctx, "super-admin", "kubernetes-super-admin", server), mode: 0o600 });
+  files.push({ path: "plan.json", content: `${JSON.stringify(plan, null, 2)}\n`, mode: 0o644 });
   return { plan, files };
 }

@@ -1,0 +1,52 @@
+// Issues everything an inventory lists: the three CAs, every leaf, the
+// service-account signing key and the Secrets encryption key.
+import { randomBytes } from "node:crypto";
+import { CA_IDS, CA_SUBJECTS, resolveAltNames, type CaId, type CertificateSpec, type PkiInventory } from "./inventory";
+import { generatePrivateKey, issueCertificate, type IssuedCertificate, type KeyAlgorithm } from "./x509";
+
+export interface PkiMaterial {
+  readonly cas: Readonly<Record<CaId, IssuedCertificate>>;
+  /** By CertificateSpec.id. */
+  readonly certificates: Readonly<Record<string, IssuedCertificate>>;
+  /** PKCS#8 PEM of the service-account token signing key. */
+  readonly serviceAccountKeyPem: string;
+  /** Base64 of 32 random bytes: the Secrets encryption-at-rest key. */
+  readonly encryptionKey: string;
+}
+
+export function issueCa(id: CaId, algorithm: KeyAlgorithm, validityDays: number, now?: Date): IssuedCertificate {
+  return issueCertificate({ subject: CA_SUBJECTS[id], usage: "ca", algorithm, validityDays, now }, null);
+}
+
+export function issueLeaf(
+  cert: CertificateSpec,
+  ca: IssuedCertificate,
+  algorithm: KeyAlgorithm,
+  validityDays: number,
+  apiEndpointHost: string | null,
+  now?: Date,
+): IssuedCertificate {
+  return issueCertificate(
+    { subject: cert.subject, usage: cert.usage, altNames: resolveAltNames(cert.altNames, apiEndpointHost), algorithm, validityDays, now },
+    ca,
+  );
+}
+
+export function newEncryptionKey(): string {
+  return randomBytes(32).toString("base64");
+}
+
+/** Fresh material for a whole inventory (offline render; Pulumi keeps its own in state). */
+export function issuePki(inventory: PkiInventory, apiEndpointHost: string | null, now: Date = new Date()): PkiMaterial {
+  const cas = Object.fromEntries(CA_IDS.map((id) => [id, issueCa(id, inventory.algorithm, inventory.caValidityDays, now)])) as Record<CaId, IssuedCertificate>;
+  const certificates: Record<string, IssuedCertificate> = {};
+  for (const cert of inventory.certificates) {
+    certificates[cert.id] = issueLeaf(cert, cas[cert.ca], inventory.algorithm, inventory.certValidityDays, apiEndpointHost, now);
+  }
+  return {
+    cas,
+    certificates,
+    serviceAccountKeyPem: generatePrivateKey(inventory.algorithm).privateKeyPem,
+    encryptionKey: newEncryptionKey(),
+  };
+}
