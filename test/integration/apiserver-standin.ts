@@ -1,0 +1,73 @@
+// A TLS stand-in for kube-apiserver: serves /readyz with a rendered serving
+// certificate. Like the real one (anonymous auth off), a request without a client
+// certificate the cluster CA verifies is answered 401 Unauthorized.
+import { createServer, type Server } from "node:https";
+import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+
+export interface StandIn {
+  readonly server: Server;
+  readonly requests: string[];
+  /** Why requests were refused (client certificate verification). */
+  readonly refusals: string[];
+  close(): Promise<void>;
+}
+
+export async function startApiServerStandIn(opts: { host: string; port: number; cert: string; key: string; clientCa: string; name?: string }): Promise<StandIn> {
+  const requests: string[] = [];
+  const refusals: string[] = [];
+  const server = createServer(
+    {
+      cert: readFileSync(opts.cert),
+      key: readFileSync(opts.key),
+      ca: readFileSync(opts.clientCa),
+      requestCert: true,
+      rejectUnauthorized: false,
+      minVersion: "TLSv1.2",
+    },
+    (req, res) => {
+      const socket = req.socket as import("node:tls").TLSSocket;
+      if (!socket.authorized) {
+        refusals.push(String(socket.authorizationError));
+        res.writeHead(401, { "content-type": "application/json" });
+        res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", message: "Unauthorized", reason: "Unauthorized", code: 401 }));
+        return;
+      }
+      const peer = socket.getPeerCertificate();
+      requests.push(`${req.url} ${peer.subject?.CN ?? ""}`);
+      if (req.url === "/readyz" || req.url?.startsWith("/readyz?")) {
+        res.writeHead(200, { "content-type": "text/plain", "x-standin": opts.name ?? "" });
+        res.end("ok");
+      } else {
+        res.writeHead(404);
+        res.end();
+      }
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  return {
+    server,
+    requests,
+    refusals,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+/** Runs a program without blocking the event loop (the stand-in lives in this process). */
+export function runAsync(cmd: string, args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

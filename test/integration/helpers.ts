@@ -1,0 +1,99 @@
+// Integration helpers: real binaries, temporary render trees, bounded waits.
+import { spawnSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { renderCluster, type RenderOptions, type RenderedTree } from "../../hosts/render";
+import { writeRenderedTree } from "../../cli/write-tree";
+import type { ClusterSpec } from "../../spec";
+
+export const DEBIAN_PACKAGES = "etcd-server etcd-client containerd containernetworking-plugins haproxy openssl iproute2";
+
+/** Fails loudly (never skips) when a program the test drives is missing. */
+export function requireBinaries(...names: string[]): void {
+  const missing = names.filter((n) => spawnSync("sh", ["-c", `command -v ${n}`]).status !== 0);
+  if (missing.length > 0) {
+    throw new Error(`missing programs: ${missing.join(", ")}; install them with: apt-get install -y ${DEBIAN_PACKAGES}`);
+  }
+}
+
+export function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}) {
+  const r = spawnSync(cmd, args, { encoding: "utf8", input: opts.input, timeout: opts.timeoutMs ?? 30_000, env: opts.env ?? process.env });
+  return { code: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
+
+export function runOk(cmd: string, args: string[], opts: Parameters<typeof run>[2] = {}): string {
+  const r = run(cmd, args, opts);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.code}: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+export interface RenderedDir {
+  readonly dir: string;
+  readonly tree: RenderedTree;
+  host(name: string, path: string): string;
+  cleanup(): void;
+}
+
+export function renderToTemp(spec: ClusterSpec, options: RenderOptions = {}): RenderedDir {
+  const dir = mkdtempSync(join(tmpdir(), "drydock-it-"));
+  const tree = renderCluster(spec, options);
+  writeRenderedTree(dir, tree);
+  return {
+    dir,
+    tree,
+    host: (name, path) => join(dir, "hosts", name, path),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A free TCP port on an address (the kernel picks; the test binds right after). */
+export function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, host, () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls until check() is true, at most `attempts` times `intervalMs` apart. */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, attempts = 100, intervalMs = 100): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Processes a test started, stopped by pid at the end. */
+export class ProcessGroup {
+  private readonly children: ChildProcess[] = [];
+  readonly logs = new Map<ChildProcess, string>();
+
+  start(cmd: string, args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: env ?? process.env });
+    this.logs.set(child, "");
+    const append = (d: Buffer) => this.logs.set(child, (this.logs.get(child)! + d.toString()).slice(-20_000));
+    child.stdout!.on("data", append);
+    child.stderr!.on("data", append);
+    this.children.push(child);
+    return child;
+  }
+
+  async stop(child: ChildProcess): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.children.map((c) => this.stop(c)));
+  }
+}
