@@ -7,4 +7,5 @@ const spec = requireSpecFromConfig(new pulumi.Config("drydock"));
 const cluster = new Cluster(spec.name, { spec });
 
 export const nodes = cluster.nodes;
-export const apiPort = cluster.apiEndpointPort;
+export const apiEndpoint = cluster.apiEndpoint;
+export const adminKubeconfig = cluster.adminKubeconfig;

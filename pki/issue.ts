@@ -2,7 +2,7 @@
 // service-account signing key and the Secrets encryption key.
 import { randomBytes } from "node:crypto";
 import { CA_IDS, CA_SUBJECTS, resolveAltNames, type CaId, type CertificateSpec, type PkiInventory } from "./inventory";
-import { generatePrivateKey, issueCertificate, type IssuedCertificate, type KeyAlgorithm } from "./x509";
+import { generatePrivateKey, issueCertificate, newIssuerCache, type IssuedCertificate, type IssuerCache, type KeyAlgorithm } from "./x509";
 
 export interface PkiMaterial {
   readonly cas: Readonly<Record<CaId, IssuedCertificate>>;
@@ -25,10 +25,12 @@ export function issueLeaf(
   validityDays: number,
   apiEndpointHost: string | null,
   now?: Date,
+  issuerCache?: IssuerCache,
 ): IssuedCertificate {
   return issueCertificate(
     { subject: cert.subject, usage: cert.usage, altNames: resolveAltNames(cert.altNames, apiEndpointHost), algorithm, validityDays, now },
     ca,
+    { issuerCache },
   );
 }
 
@@ -40,8 +42,9 @@ export function newEncryptionKey(): string {
 export function issuePki(inventory: PkiInventory, apiEndpointHost: string | null, now: Date = new Date()): PkiMaterial {
   const cas = Object.fromEntries(CA_IDS.map((id) => [id, issueCa(id, inventory.algorithm, inventory.caValidityDays, now)])) as Record<CaId, IssuedCertificate>;
   const certificates: Record<string, IssuedCertificate> = {};
+  const issuerCache = newIssuerCache();
   for (const cert of inventory.certificates) {
-    certificates[cert.id] = issueLeaf(cert, cas[cert.ca], inventory.algorithm, inventory.certValidityDays, apiEndpointHost, now);
+    certificates[cert.id] = issueLeaf(cert, cas[cert.ca], inventory.algorithm, inventory.certValidityDays, apiEndpointHost, now, issuerCache);
   }
   return {
     cas,

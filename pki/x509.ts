@@ -113,22 +113,28 @@ interface ParsedIssuer {
   readonly keyId: ArrayBuffer;
 }
 
-// Parsing a PEM key costs more than signing; a CA signs thousands of leaves in a row.
-const issuerCache = new Map<string, ParsedIssuer>();
+/**
+ * Parsing a PEM key costs more than signing, so a caller issuing many leaves from
+ * one CA passes a cache. There is no module-level cache: this module is serialized
+ * into Pulumi dynamic providers, which cannot capture live state.
+ */
+export type IssuerCache = Map<string, ParsedIssuer>;
 
-function parseIssuer(issuer: Issuer): ParsedIssuer {
-  const cacheKey = issuer.certificatePem + issuer.privateKeyPem;
-  let parsed = issuerCache.get(cacheKey);
-  if (!parsed) {
-    const cert = AsnConvert.parse(pemBody(issuer.certificatePem), Certificate);
-    parsed = {
-      key: createPrivateKey(issuer.privateKeyPem),
-      name: cert.tbsCertificate.subject,
-      keyId: keyIdentifier(cert.tbsCertificate.subjectPublicKeyInfo),
-    };
-    if (issuerCache.size > 64) issuerCache.clear();
-    issuerCache.set(cacheKey, parsed);
-  }
+export function newIssuerCache(): IssuerCache {
+  return new Map();
+}
+
+function parseIssuer(issuer: Issuer, cache: IssuerCache | undefined): ParsedIssuer {
+  const cacheKey = issuer.certificatePem;
+  const cached = cache?.get(cacheKey);
+  if (cached) return cached;
+  const cert = AsnConvert.parse(pemBody(issuer.certificatePem), Certificate);
+  const parsed = {
+    key: createPrivateKey(issuer.privateKeyPem),
+    name: cert.tbsCertificate.subject,
+    keyId: keyIdentifier(cert.tbsCertificate.subjectPublicKeyInfo),
+  };
+  cache?.set(cacheKey, parsed);
   return parsed;
 }
 
@@ -193,7 +199,14 @@ function serialNumber(): ArrayBuffer {
  * Issues a certificate and a fresh key pair. Without an issuer the certificate is
  * self-signed (a CA). Uses the private key given, if any (to re-sign an existing key).
  */
-export function issueCertificate(request: CertificateRequest, issuer: Issuer | null, existingKey?: PrivateKey): IssuedCertificate {
+export interface IssueOptions {
+  /** Re-sign this key instead of generating one. */
+  readonly existingKey?: PrivateKey;
+  readonly issuerCache?: IssuerCache;
+}
+
+export function issueCertificate(request: CertificateRequest, issuer: Issuer | null, options: IssueOptions = {}): IssuedCertificate {
+  const { existingKey } = options;
   let objects: KeyObjects;
   if (existingKey) {
     const privateKey = createPrivateKey(existingKey.privateKeyPem);
@@ -208,7 +221,7 @@ export function issueCertificate(request: CertificateRequest, issuer: Issuer | n
 
   const subjectKey = objects.publicKey;
   const spki = AsnConvert.parse(subjectKey.export({ type: "spki", format: "der" }), SubjectPublicKeyInfo);
-  const parsedIssuer = issuer ? parseIssuer(issuer) : null;
+  const parsedIssuer = issuer ? parseIssuer(issuer, options.issuerCache) : null;
   const signingKey = parsedIssuer ? parsedIssuer.key : objects.privateKey;
 
   const extensions: Extension[] = [

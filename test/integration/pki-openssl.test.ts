@@ -1,6 +1,6 @@
 // Every rendered certificate checked with the openssl command line: chain to the
 // right CA, subject, SANs, key usage, extended key usage, validity, key match.
-import { test, before, after } from "node:test";
+import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";

@@ -1,23 +1,61 @@
 // Runs the real Pulumi program (index.ts) under pulumi.runtime.setMocks and
-// records every registered resource, components included.
+// records every registered resource, components included. Dynamic resources are
+// created for real: the serialized provider is loaded the way Pulumi's provider
+// host loads it and its create() runs, so outputs are real certificates.
 import * as pulumi from "@pulumi/pulumi";
 import { join } from "node:path";
+import { ROOT } from "../helpers";
 
+const requireFromString = require("require-from-string") as (code: string) => { handler: () => pulumi.dynamic.ResourceProvider };
 // Present in the runtime's JavaScript but not in its typings: waits for every
 // outstanding resource registration.
 const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
-import { ROOT } from "../helpers";
+const { specialSigKey, specialSecretSig } = require("@pulumi/pulumi/runtime/rpc") as { specialSigKey: string; specialSecretSig: string };
+
+export type Operation = "create" | "same" | "update" | "replace";
 
 export interface RecordedResource {
   readonly type: string;
   readonly name: string;
   readonly custom: boolean;
+  /** What the engine would do for a dynamic resource, given the prior state. */
+  readonly operation: Operation;
+  /** As the engine got them: secret values are still wrapped (see isSecretValue). */
   readonly inputs: Record<string, any>;
+  readonly state: Record<string, any>;
+  readonly id: string;
 }
 
 export interface ProgramRun {
   readonly resources: RecordedResource[];
   readonly exports: Record<string, unknown>;
+}
+
+export function isSecretValue(value: unknown): boolean {
+  return typeof value === "object" && value !== null && (value as any)[specialSigKey] === specialSecretSig;
+}
+
+export function unwrapSecrets(value: any): any {
+  if (isSecretValue(value)) return unwrapSecrets(value.value);
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+  return value;
+}
+
+const wrapSecret = (value: unknown) => ({ [specialSigKey]: specialSecretSig, value });
+
+
+/** Output names the engine would make secret (the resources' additionalSecretOutputs). */
+const SECRET_OUTPUTS = ["privateKeyPem", "caPrivateKeyPem", "keyBase64"];
+
+const providers = new Map<string, pulumi.dynamic.ResourceProvider>();
+function providerFor(serialized: string): pulumi.dynamic.ResourceProvider {
+  let provider = providers.get(serialized);
+  if (!provider) {
+    provider = requireFromString(serialized).handler();
+    providers.set(serialized, provider);
+  }
+  return provider;
 }
 
 /** Resolves a Pulumi output to its value (and whether it is secret). */
@@ -27,13 +65,54 @@ export async function resolveOutput<T>(output: pulumi.Output<T>): Promise<{ valu
   return { value, secret };
 }
 
-export async function runIndex(config: Record<string, string>): Promise<ProgramRun> {
+export interface RunOptions {
+  /** Run dynamic providers for real (default true). */
+  readonly runProviders?: boolean;
+  /** State of a previous run, by resource name: diff/update run against it as the engine would. */
+  readonly priorState?: ReadonlyMap<string, { id: string; state: Record<string, any> }>;
+}
+
+/** Plain (unwrapped) state of every resource of a run, to feed the next run. */
+export function stateOf(run: ProgramRun): Map<string, { id: string; state: Record<string, any> }> {
+  return new Map(run.resources.map((r) => [r.name, { id: r.id, state: unwrapSecrets(r.state) }]));
+}
+
+const secretOutputs = (outs: Record<string, any>) =>
+  Object.fromEntries(Object.entries(outs).map(([k, v]) => [k, SECRET_OUTPUTS.includes(k) ? wrapSecret(v) : v]));
+
+export async function runIndex(config: Record<string, string>, options: RunOptions = {}): Promise<ProgramRun> {
   const resources: RecordedResource[] = [];
+  const runProviders = options.runProviders ?? true;
   await pulumi.runtime.setMocks(
     {
-      newResource: (args) => {
-        resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs });
-        return { id: args.custom ? `${args.name}-id` : "", state: args.inputs };
+      newResource: async (args) => {
+        let state: Record<string, any> = args.inputs;
+        let id = args.custom ? `${args.name}-id` : "";
+        let operation: Operation = "create";
+        if (runProviders && args.type.startsWith("pulumi-nodejs:dynamic") && typeof args.inputs.__provider === "string") {
+          const news = unwrapSecrets(args.inputs);
+          const provider = providerFor(news.__provider);
+          const prior = options.priorState?.get(args.name);
+          let outs: Record<string, any>;
+          if (!prior) {
+            const created = await provider.create!(news);
+            [id, outs] = [created.id, created.outs];
+          } else {
+            const diff = await provider.diff!(prior.id, prior.state, news);
+            if (!diff.changes) {
+              [id, outs, operation] = [prior.id, prior.state, "same"];
+            } else if ((diff.replaces ?? []).length > 0 || !provider.update) {
+              const created = await provider.create!(news);
+              [id, outs, operation] = [created.id, created.outs, "replace"];
+            } else {
+              const updated = await provider.update(prior.id, prior.state, news);
+              [id, outs, operation] = [prior.id, updated.outs ?? {}, "update"];
+            }
+          }
+          state = secretOutputs({ ...outs, __provider: news.__provider });
+        }
+        resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, operation, inputs: args.inputs, state, id });
+        return { id, state };
       },
       call: (args) => args.inputs,
     },

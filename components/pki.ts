@@ -1,0 +1,94 @@
+// The cluster PKI in Pulumi: one resource per CA, certificate and key, so a
+// change reissues exactly what it touches and `pulumi preview` names it.
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterSpec } from "../spec/normalize";
+import type { AddressPlan } from "../spec/addresses";
+import { CA_IDS, CA_SUBJECTS, certificateInventory, resolveAltNames, type CaId } from "../pki/inventory";
+import type { PkiMaterial } from "../pki/issue";
+import type { IssuedCertificate } from "../pki/x509";
+import { Certificate, CertificateAuthority, PrivateKey, RandomKey } from "./pki-providers";
+
+export interface PkiArgs {
+  readonly spec: ClusterSpec;
+  readonly addresses: AddressPlan;
+  /** Host of the API endpoint (an NLB's DNS name may be known only after creation). */
+  readonly apiEndpointHost: pulumi.Input<string>;
+}
+
+/** Resource names hold no secrets: "<cluster>-<certificate id>". */
+function resourceName(cluster: string, id: string): string {
+  return `${cluster}-${id.replace("@", "-")}`;
+}
+
+export class Pki extends pulumi.ComponentResource {
+  readonly cas: Readonly<Record<CaId, CertificateAuthority>>;
+  readonly certificates: Readonly<Record<string, Certificate>>;
+  readonly serviceAccountKey: PrivateKey;
+  readonly encryptionKey: RandomKey;
+
+  constructor(name: string, args: PkiArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("drydock:index:Pki", name, {}, opts);
+    const { spec } = args;
+    const inventory = certificateInventory(spec, args.addresses);
+    const child = { parent: this };
+
+    const cas = {} as Record<CaId, CertificateAuthority>;
+    for (const id of CA_IDS) {
+      cas[id] = new CertificateAuthority(
+        resourceName(spec.name, id),
+        { commonName: CA_SUBJECTS[id].commonName, algorithm: inventory.algorithm, validityDays: inventory.caValidityDays },
+        child,
+      );
+    }
+    const certificates: Record<string, Certificate> = {};
+    for (const cert of inventory.certificates) {
+      const ca = cas[cert.ca];
+      const names = cert.altNames.apiEndpoint
+        ? pulumi.output(args.apiEndpointHost).apply((host) => resolveAltNames(cert.altNames, host))
+        : pulumi.output(resolveAltNames(cert.altNames, null));
+      certificates[cert.id] = new Certificate(
+        resourceName(spec.name, cert.id),
+        {
+          commonName: cert.subject.commonName,
+          organizations: [...(cert.subject.organizations ?? [])],
+          usage: cert.usage,
+          dnsNames: names.dns,
+          ipAddresses: names.ips,
+          algorithm: inventory.algorithm,
+          validityDays: inventory.certValidityDays,
+          renewBeforeDays: spec.pki.renewBeforeDays,
+          rotation: spec.pki.rotation,
+          caCertificatePem: ca.certificatePem,
+          caPrivateKeyPem: ca.privateKeyPem,
+        },
+        child,
+      );
+    }
+    this.cas = cas;
+    this.certificates = certificates;
+    this.serviceAccountKey = new PrivateKey(resourceName(spec.name, "service-account-key"), { algorithm: inventory.algorithm }, child);
+    this.encryptionKey = new RandomKey(resourceName(spec.name, "encryption-key"), { bytes: 32 }, child);
+    this.registerOutputs({});
+  }
+
+  /** All material as one secret value, in the shape the host renderers take. */
+  material(): pulumi.Output<PkiMaterial> {
+    const issued = (r: CertificateAuthority | Certificate) =>
+      pulumi.all([r.certificatePem, r.privateKeyPem, r.notAfter]).apply(([certificatePem, privateKeyPem, notAfter]): IssuedCertificate => ({
+        certificatePem,
+        privateKeyPem,
+        notBefore: "",
+        notAfter,
+      }));
+    const cas = pulumi.all(Object.fromEntries(CA_IDS.map((id) => [id, issued(this.cas[id])])));
+    const certs = pulumi.all(Object.fromEntries(Object.entries(this.certificates).map(([id, c]) => [id, issued(c)])));
+    return pulumi.secret(
+      pulumi.all([cas, certs, this.serviceAccountKey.privateKeyPem, this.encryptionKey.keyBase64]).apply(([cas, certificates, sa, key]) => ({
+        cas: cas as Record<CaId, IssuedCertificate>,
+        certificates,
+        serviceAccountKeyPem: sa,
+        encryptionKey: key,
+      })),
+    );
+  }
+}
