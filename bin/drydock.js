@@ -7,4 +7,6 @@ process.stdout.on("error", (err) => {
   throw err;
 });
 const { run } = require("../cli/main.ts");
-process.exitCode = run(process.argv.slice(2));
+run(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

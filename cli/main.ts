@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { loadSpecFile, problemLines } from "../spec";
 import { specToInput } from "../spec/normalize";
-import { renderCluster } from "../hosts/render";
+import { renderWithFreshPki } from "../hosts/render";
 import { writeRenderedTree } from "./write-tree";
 
 export const DEFAULT_SPEC = resolve(__dirname, "..", "examples", "aws-ha.yaml");
@@ -53,7 +53,7 @@ function validateCommand(positionals: string[], print: boolean, io: Io): number 
   return 0;
 }
 
-function renderCommand(positionals: string[], outDir: string, io: Io): number {
+async function renderCommand(positionals: string[], outDir: string, io: Io): Promise<number> {
   if (positionals.length > 1) throw new UsageError("render takes at most one spec file");
   const specPath = positionals[0] ?? DEFAULT_SPEC;
   const result = loadSpecFile(specPath);
@@ -61,7 +61,7 @@ function renderCommand(positionals: string[], outDir: string, io: Io): number {
     for (const line of problemLines(result)) io.err(line);
     return 1;
   }
-  const tree = renderCluster(result.spec);
+  const tree = await renderWithFreshPki(result.spec);
   const root = writeRenderedTree(outDir, tree);
   io.out(`rendered ${specPath} (cluster ${tree.plan.cluster}) into ${root}`);
   io.out(`  plan: ${join(root, "plan.json")}`);
@@ -72,7 +72,7 @@ function renderCommand(positionals: string[], outDir: string, io: Io): number {
   return 0;
 }
 
-export function run(argv: string[], io: Io = consoleIo): number {
+export async function run(argv: string[], io: Io = consoleIo): Promise<number> {
   try {
     const { values, positionals } = parse(argv);
     const [command, ...rest] = positionals;
@@ -84,7 +84,7 @@ export function run(argv: string[], io: Io = consoleIo): number {
       case "validate":
         return validateCommand(rest, values.print ?? false, io);
       case "render":
-        return renderCommand(rest, values.out ?? "out", io);
+        return await renderCommand(rest, values.out ?? "out", io);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

@@ -5,6 +5,7 @@ import { planAddresses, type AddressPlan } from "../spec/addresses";
 import type { ClusterSpec } from "../spec/normalize";
 import { certificateInventory } from "../pki/inventory";
 import { issuePki, type PkiMaterial } from "../pki/issue";
+import { issuePkiParallel } from "../pki/issue-parallel";
 import type { HostFile } from "./files";
 import { planDocument, type PlanDocument } from "./plan";
 import { clientKubeconfig, endpointUrl, pkiFilesForHost, type PkiContext } from "./pki-files";
@@ -63,4 +64,12 @@ export function renderCluster(spec: ClusterSpec, options: RenderOptions = {}): R
   files.push({ path: "cluster/super-admin.kubeconfig", content: clientKubeconfig(ctx, "super-admin", "kubernetes-super-admin", server), mode: 0o600 });
   files.push({ path: "plan.json", content: `${JSON.stringify(plan, null, 2)}\n`, mode: 0o644 });
   return { plan, files };
+}
+
+/** Renders with freshly issued PKI, using every core for large clusters. */
+export async function renderWithFreshPki(spec: ClusterSpec, options: Omit<RenderOptions, "material"> = {}): Promise<RenderedTree> {
+  const addresses = planAddresses(spec);
+  const apiEndpointHost = renderApiEndpointHost(spec, addresses, options.apiEndpointHost);
+  const material = await issuePkiParallel(certificateInventory(spec, addresses), apiEndpointHost);
+  return renderCluster(spec, { ...options, material });
 }

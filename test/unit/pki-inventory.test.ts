@@ -103,3 +103,21 @@ test("validity follows the spec: CAs caValidityDays, leaves certValidityDays", (
   assert.equal(Math.round(days(material.certificates.admin!.certificatePem)), 90);
   assert.ok(Date.parse(new X509Certificate(material.cas.ca.certificatePem).validFrom) < now.getTime(), "notBefore allows clock skew");
 });
+
+test("parallel issuance (worker threads) yields a complete, valid set", async () => {
+  const { issuePkiParallel } = await import("../../pki/issue-parallel");
+  const input = awsBase();
+  input.kubernetes = { podCIDR: "10.128.0.0/14" };
+  input.workers = { pools: [{ name: "general", count: 200 }] };
+  const spec = requireSpec(validateSpec(input));
+  const inventory = certificateInventory(spec, planAddresses(spec));
+  assert.ok(inventory.certificates.length >= 400, "large enough to use workers");
+  const material = await issuePkiParallel(inventory, "x.invalid", new Date(), 2);
+  assert.deepEqual(Object.keys(material.certificates).sort(), inventory.certificates.map((c) => c.id).sort());
+  const caKeys = Object.fromEntries(Object.entries(material.cas).map(([id, c]) => [id, new X509Certificate(c.certificatePem).publicKey]));
+  for (const cert of inventory.certificates) {
+    const x = new X509Certificate(material.certificates[cert.id]!.certificatePem);
+    assert.ok(x.verify(caKeys[cert.ca]!), cert.id);
+    assert.ok(x.subject.endsWith(`CN=${cert.subject.commonName}`), cert.id);
+  }
+});
