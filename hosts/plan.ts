@@ -3,12 +3,17 @@
 import { planAddresses, type AddressPlan, type ApiEndpoint, type PlannedHost } from "../spec/addresses";
 import { companionVersions } from "../spec/catalog";
 import type { ClusterSpec } from "../spec/normalize";
-import type { HostFile } from "./files";
+import type { HostPlan } from "./host-plan";
+import type { HealthCheck } from "./steps";
 
 export interface PlanStep {
   readonly id: string;
   readonly host: string;
   readonly dependsOn: readonly string[];
+  readonly description: string;
+  readonly script: string;
+  readonly check: HealthCheck | null;
+  readonly triggers: readonly string[];
 }
 
 /** What plan.json says of a file: never its content. */
@@ -52,10 +57,10 @@ export interface PlanDocument {
 export function planDocument(
   spec: ClusterSpec,
   addresses: AddressPlan = planAddresses(spec),
-  files: readonly { host: string; files: readonly HostFile[] }[] = [],
+  plans: readonly HostPlan[] = [],
 ): PlanDocument {
   const filesOf = (host: string): PlannedFile[] =>
-    (files.find((f) => f.host === host)?.files ?? []).map((f) => ({
+    (plans.find((p) => p.host.name === host)?.files ?? []).map((f) => ({
       path: f.path,
       mode: f.mode.toString(8).padStart(4, "0"),
       owner: f.owner,
@@ -85,7 +90,8 @@ export function planDocument(
     apiEndpoint: addresses.apiEndpoint,
     subnets: addresses.subnets,
     hosts: addresses.hosts.map((h) => ({ ...h, files: filesOf(h.name) })),
-    // Host bring-up steps are rendered by the host renderers; none exist yet.
-    steps: [],
+    steps: plans.flatMap((p) =>
+      p.steps.map((s) => ({ id: s.id, host: s.host, dependsOn: s.dependsOn, description: s.description, script: s.script, check: s.check, triggers: s.triggers })),
+    ),
   };
 }

@@ -6,9 +6,9 @@ import type { ClusterSpec } from "../spec/normalize";
 import { certificateInventory } from "../pki/inventory";
 import { issuePki, type PkiMaterial } from "../pki/issue";
 import { issuePkiParallel } from "../pki/issue-parallel";
-import type { HostFile } from "./files";
+import { hostPlans } from "./host-plan";
 import { planDocument, type PlanDocument } from "./plan";
-import { clientKubeconfig, endpointUrl, pkiFilesForHost, type PkiContext } from "./pki-files";
+import { clientKubeconfig, endpointUrl, type PkiContext } from "./pki-files";
 
 export interface RenderedFile {
   /** Path relative to the render root. */
@@ -37,27 +37,17 @@ export function renderApiEndpointHost(spec: ClusterSpec, addresses: AddressPlan,
   return given ?? addresses.apiEndpoint.host ?? `${spec.name}-api-nlb.invalid`;
 }
 
-export interface HostFiles {
-  readonly host: string;
-  readonly files: readonly HostFile[];
-}
-
-/** Every file every host receives. */
-export function hostFiles(ctx: PkiContext): HostFiles[] {
-  return ctx.addresses.hosts.map((host) => ({ host: host.name, files: pkiFilesForHost(ctx, host) }));
-}
-
 export function renderCluster(spec: ClusterSpec, options: RenderOptions = {}): RenderedTree {
   const addresses = planAddresses(spec);
   const apiEndpointHost = renderApiEndpointHost(spec, addresses, options.apiEndpointHost);
   const material = options.material ?? issuePki(certificateInventory(spec, addresses), apiEndpointHost);
   const ctx: PkiContext = { spec, addresses, material, apiEndpointHost };
 
-  const perHost = hostFiles(ctx);
-  const plan = planDocument(spec, addresses, perHost);
+  const plans = hostPlans(ctx);
+  const plan = planDocument(spec, addresses, plans);
   const files: RenderedFile[] = [];
-  for (const { host, files: hostFileList } of perHost) {
-    for (const f of hostFileList) files.push({ path: `hosts/${host}${f.path}`, content: f.content, mode: f.mode });
+  for (const { host, files: hostFileList } of plans) {
+    for (const f of hostFileList) files.push({ path: `hosts/${host.name}${f.path}`, content: f.content, mode: f.mode });
   }
   const server = endpointUrl(ctx);
   files.push({ path: "cluster/admin.kubeconfig", content: clientKubeconfig(ctx, "admin", "kubernetes-admin", server), mode: 0o600 });

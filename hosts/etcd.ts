@@ -1,0 +1,132 @@
+// etcd members: one config file per member (mutual TLS on client and peer
+// ports), a systemd unit, and the steps that start it and prove the quorum.
+import { stringify } from "yaml";
+import type { PlannedHost } from "../spec/addresses";
+import type { ClusterSpec } from "../spec/normalize";
+import { type HostFile, publicFile } from "./files";
+import { PKI_DIR } from "./pki-files";
+import type { StepDraft } from "./steps";
+import { BIN_DIR } from "./artifacts";
+
+export const ETCD_CONFIG_PATH = "/etc/etcd/etcd.conf.yml";
+export const ETCD_UNIT_PATH = "/etc/systemd/system/etcd.service";
+export const ETCD_DATA_DIR = "/var/lib/etcd";
+export const ETCD_CLIENT_PORT = 2379;
+export const ETCD_PEER_PORT = 2380;
+export const ETCD_METRICS_PORT = 2381;
+
+/** TLS 1.2 suites with forward secrecy and AEAD (Go names). */
+export const ETCD_CIPHER_SUITES = [
+  "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+  "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+  "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+  "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+  "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+  "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+];
+
+export interface EtcdPaths {
+  readonly pkiDir: string;
+  readonly dataDir: string;
+}
+
+const DEFAULT_PATHS: EtcdPaths = { pkiDir: `${PKI_DIR}/etcd`, dataDir: ETCD_DATA_DIR };
+
+export const etcdClientUrl = (address: string) => `https://${address}:${ETCD_CLIENT_PORT}`;
+export const etcdPeerUrl = (address: string) => `https://${address}:${ETCD_PEER_PORT}`;
+
+export function etcdMembers(hosts: readonly PlannedHost[]): PlannedHost[] {
+  return hosts.filter((h) => h.roles.includes("etcd"));
+}
+
+/** The member's config file (keys as etcd's --config-file reads them). */
+export function etcdConfig(spec: ClusterSpec, member: PlannedHost, members: readonly PlannedHost[], paths: EtcdPaths = DEFAULT_PATHS): Record<string, unknown> {
+  const tls = (cert: string) => ({
+    "cert-file": `${paths.pkiDir}/${cert}.crt`,
+    "key-file": `${paths.pkiDir}/${cert}.key`,
+    "client-cert-auth": true,
+    "trusted-ca-file": `${paths.pkiDir}/ca.crt`,
+  });
+  return {
+    name: member.name,
+    "data-dir": paths.dataDir,
+    "listen-client-urls": [etcdClientUrl(member.address), etcdClientUrl("127.0.0.1")].join(","),
+    "advertise-client-urls": etcdClientUrl(member.address),
+    "listen-peer-urls": etcdPeerUrl(member.address),
+    "initial-advertise-peer-urls": etcdPeerUrl(member.address),
+    "initial-cluster": members.map((m) => `${m.name}=${etcdPeerUrl(m.address)}`).join(","),
+    "initial-cluster-state": "new",
+    "initial-cluster-token": `drydock-${spec.name}`,
+    "listen-metrics-urls": `http://127.0.0.1:${ETCD_METRICS_PORT}`,
+    "client-transport-security": tls("server"),
+    "peer-transport-security": tls("peer"),
+    "tls-min-version": "TLS1.2",
+    "cipher-suites": ETCD_CIPHER_SUITES,
+    "auto-compaction-mode": "periodic",
+    "auto-compaction-retention": "8h",
+    "snapshot-count": 10000,
+    "quota-backend-bytes": 8 * 1024 ** 3,
+    logger: "zap",
+    "log-outputs": ["stderr"],
+  };
+}
+
+export function etcdUnit(configPath = ETCD_CONFIG_PATH, binDir = BIN_DIR): string {
+  return `[Unit]
+Description=etcd key-value store (drydock)
+Documentation=https://etcd.io/docs/
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=notify
+ExecStart=${binDir}/etcd --config-file=${configPath}
+Restart=always
+RestartSec=5s
+LimitNOFILE=65536
+TimeoutStartSec=0
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+export function etcdFiles(spec: ClusterSpec, member: PlannedHost, members: readonly PlannedHost[]): HostFile[] {
+  return [
+    publicFile(ETCD_CONFIG_PATH, stringify(etcdConfig(spec, member, members)), 0o600),
+    publicFile(ETCD_UNIT_PATH, etcdUnit()),
+  ];
+}
+
+/** etcdctl with the member's healthcheck client certificate against its local client URL. */
+export function etcdctl(args: string, endpoints = etcdClientUrl("127.0.0.1")): string {
+  const pki = `${PKI_DIR}/etcd`;
+  return `ETCDCTL_API=3 ${BIN_DIR}/etcdctl --endpoints=${endpoints} --cacert=${pki}/ca.crt --cert=${pki}/healthcheck-client.crt --key=${pki}/healthcheck-client.key --dial-timeout=3s --command-timeout=5s ${args}`;
+}
+
+export function etcdStartStep(dependsOn: readonly string[]): StepDraft {
+  return {
+    name: "etcd-start",
+    description: "start the etcd member",
+    dependsOn,
+    triggers: [ETCD_CONFIG_PATH, ETCD_UNIT_PATH, `${PKI_DIR}/etcd/server.crt`, `${PKI_DIR}/etcd/peer.crt`],
+    body: `
+install -d -m 0700 ${ETCD_DATA_DIR}
+systemctl daemon-reload
+systemctl enable etcd
+systemctl restart etcd --no-block`,
+    // A lone member cannot be healthy until a quorum forms: the cluster step checks health.
+    // Type=notify: the unit stays "activating" until a quorum forms.
+    check: { command: `case "$(systemctl show -p ActiveState --value etcd)" in active|activating) true;; *) false;; esac`, timeoutSeconds: 60 },
+  };
+}
+
+export function etcdHealthyStep(dependsOn: readonly string[]): StepDraft {
+  return {
+    name: "etcd-healthy",
+    description: "every etcd member healthy over mutual TLS",
+    dependsOn,
+    body: etcdctl("endpoint health --cluster"),
+    check: { command: etcdctl("endpoint health --cluster"), timeoutSeconds: 300 },
+  };
+}

@@ -1,0 +1,73 @@
+// Every host's plan: the files it receives and the ordered steps that bring it up.
+// The shape (hosts, paths, steps) depends only on the spec; contents also on PKI.
+import type { Arch } from "../spec/catalog";
+import { isKubernetesNode, type PlannedHost } from "../spec/addresses";
+import { etcdInstall, nodeInstall } from "./artifacts";
+import { containerdFiles, containerdStartStep } from "./containerd";
+import { apiServerReadyStep, controlPlaneFiles } from "./control-plane";
+import { etcdFiles, etcdHealthyStep, etcdMembers, etcdStartStep } from "./etcd";
+import { addFiles, type HostFile } from "./files";
+import { installScript } from "./install";
+import { kubeletFiles, kubeletStartStep } from "./kubelet";
+import { osFiles, osPrepStep } from "./os";
+import { pkiFilesForHost, type PkiContext } from "./pki-files";
+import { buildStep, stepId, type HostStep, type StepDraft } from "./steps";
+
+export const DEFAULT_ARCH: Arch = "amd64";
+
+export interface HostPlan {
+  readonly host: PlannedHost;
+  readonly files: readonly HostFile[];
+  readonly steps: readonly HostStep[];
+}
+
+const has = (h: PlannedHost, role: PlannedHost["roles"][number]) => h.roles.includes(role);
+
+export function hostPlans(ctx: PkiContext): HostPlan[] {
+  const { spec, addresses } = ctx;
+  const hosts = addresses.hosts;
+  const members = etcdMembers(hosts);
+  const controlPlanes = hosts.filter((h) => has(h, "controlPlane"));
+  const etcdHealthy = members.map((m) => stepId(m.name, "etcd-healthy"));
+  const apiReady = controlPlanes.map((h) => stepId(h.name, "apiserver-ready"));
+  const port = spec.kubernetes.apiServer.port;
+
+  return hosts.map((host) => {
+    const files: HostFile[] = [];
+    const drafts: StepDraft[] = [];
+    addFiles(files, pkiFilesForHost(ctx, host));
+    const own = (name: string) => stepId(host.name, name);
+
+    if (has(host, "etcd")) {
+      addFiles(files, etcdFiles(spec, host, members));
+      drafts.push({ name: "install-etcd", description: `install etcd ${spec.etcd.version} (SHA-256 verified)`, body: installScript(etcdInstall(spec, DEFAULT_ARCH)), check: null });
+      drafts.push(etcdStartStep([own("install-etcd")]));
+      drafts.push(etcdHealthyStep(members.map((m) => stepId(m.name, "etcd-start"))));
+    }
+    if (isKubernetesNode(host.roles)) {
+      addFiles(files, osFiles(spec.network.proxyMode, spec.network.ipvs?.scheduler ?? null));
+      addFiles(files, containerdFiles(spec));
+      addFiles(files, kubeletFiles(spec, host, addresses.clusterDNS));
+      drafts.push(osPrepStep(spec.network.proxyMode, spec.network.ipvs?.scheduler ?? null));
+      drafts.push({
+        name: "install-node",
+        description: `install kubelet and kubectl ${spec.kubernetes.version}, containerd ${spec.containerd.version}, runc, CNI plugins, crictl (SHA-256 verified)`,
+        body: installScript(nodeInstall(spec, DEFAULT_ARCH)),
+        check: null,
+      });
+      drafts.push(containerdStartStep([own("os-prep"), own("install-node")], spec));
+      if (has(host, "controlPlane")) {
+        addFiles(files, controlPlaneFiles(spec, host, addresses));
+        // The kubelet starts the control plane's static pods once etcd can serve them.
+        drafts.push(kubeletStartStep([own("containerd-start"), ...etcdHealthy]));
+        drafts.push(apiServerReadyStep(host, port, [own("kubelet-start")]));
+      } else {
+        // Workers register through the endpoint: every API server ready first.
+        drafts.push(kubeletStartStep([own("containerd-start"), ...apiReady]));
+      }
+    }
+    const built = drafts.map((d) => buildStep(host.name, d));
+    addFiles(files, built.map((b) => b.file));
+    return { host, files, steps: built.map((b) => b.step) };
+  });
+}

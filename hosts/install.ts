@@ -1,0 +1,60 @@
+// Installs pinned release artifacts: every download is checked against the
+// catalog's SHA-256 before anything is installed, so a mismatch installs nothing.
+import type { ArtifactRef } from "../spec/catalog";
+
+export type InstallLayout =
+  | { readonly kind: "binary"; readonly target: string }
+  /** Extract members of a tarball (paths inside it) into a folder. */
+  | { readonly kind: "tarball"; readonly members: readonly string[]; readonly targetDir: string; readonly stripComponents?: number }
+  /** Extract a whole tarball into a folder. */
+  | { readonly kind: "tree"; readonly targetDir: string };
+
+export interface InstallItem {
+  readonly artifact: Pick<ArtifactRef, "name" | "version" | "url" | "sha256">;
+  readonly layout: InstallLayout;
+}
+
+const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+
+/**
+ * A bash script body. DRYDOCK_ROOT (default /) prefixes every target, so tests
+ * install into a temporary root. Downloads go to a temporary folder removed on exit.
+ */
+export function installScript(items: readonly InstallItem[]): string {
+  const lines = [
+    'root="${DRYDOCK_ROOT:-}"',
+    'work="$(mktemp -d)"',
+    'trap \'rm -rf "$work"\' EXIT',
+    "fetch() { curl --fail --silent --show-error --location --retry 3 --connect-timeout 10 --output \"$2\" \"$1\"; }",
+    "# 1. Download and verify everything; stop before installing anything on a mismatch.",
+  ];
+  items.forEach((item, i) => {
+    const file = `"$work/a${i}"`;
+    lines.push(`fetch ${q(item.artifact.url)} ${file}`);
+    lines.push(
+      `actual="$(sha256sum ${file} | cut -d' ' -f1)"`,
+      `if [ "$actual" != ${q(item.artifact.sha256)} ]; then`,
+      `  echo ${q(`drydock: checksum mismatch for ${item.artifact.name} ${item.artifact.version} from ${item.artifact.url}: expected ${item.artifact.sha256}, got `)}"$actual"'; nothing was installed' >&2`,
+      "  exit 1",
+      "fi",
+    );
+  });
+  lines.push("# 2. Install.");
+  items.forEach((item, i) => {
+    const file = `"$work/a${i}"`;
+    const layout = item.layout;
+    if (layout.kind === "binary") {
+      lines.push(`install -D -m 0755 ${file} "$root"${q(layout.target)}`);
+    } else if (layout.kind === "tarball") {
+      const strip = layout.stripComponents ? ` --strip-components=${layout.stripComponents}` : "";
+      lines.push(`mkdir -p "$work/x${i}" && tar -xzf ${file} -C "$work/x${i}"${strip} ${layout.members.map(q).join(" ")}`);
+      for (const member of layout.members) {
+        const base = member.split("/").slice(layout.stripComponents ?? 0).join("/");
+        lines.push(`install -D -m 0755 "$work/x${i}/"${q(base)} "$root"${q(`${layout.targetDir}/${base.split("/").pop()}`)}`);
+      }
+    } else {
+      lines.push(`mkdir -p "$root"${q(layout.targetDir)} && tar -xzf ${file} -C "$root"${q(layout.targetDir)}`);
+    }
+  });
+  return lines.join("\n");
+}

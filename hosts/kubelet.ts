@@ -1,0 +1,133 @@
+// kubelet on every Kubernetes node: KubeletConfiguration, unit and steps.
+import { stringify } from "yaml";
+import type { PlannedHost } from "../spec/addresses";
+import type { ClusterSpec, Taint } from "../spec/normalize";
+import { BIN_DIR } from "./artifacts";
+import { CONTAINERD_SOCKET } from "./containerd";
+import { type HostFile, publicFile } from "./files";
+import { KUBECONFIG_PATHS, KUBELET_PKI_DIR, PKI_DIR } from "./pki-files";
+import type { StepDraft } from "./steps";
+
+export const KUBELET_CONFIG_PATH = "/var/lib/kubelet/config.yaml";
+export const KUBELET_UNIT_PATH = "/etc/systemd/system/kubelet.service";
+export const STATIC_POD_DIR = "/etc/kubernetes/manifests";
+export const CONTROL_PLANE_TAINT: Taint = { key: "node-role.kubernetes.io/control-plane", value: null, effect: "NoSchedule" };
+export const CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane";
+
+/** Go names of TLS 1.2 suites with forward secrecy and AEAD (TLS 1.3 suites are not configurable). */
+export const KUBERNETES_CIPHER_SUITES = [
+  "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+  "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+  "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+  "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+  "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
+  "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+];
+
+export function nodeTaints(spec: ClusterSpec, host: PlannedHost): Taint[] {
+  const taints: Taint[] = [];
+  // A control plane that is also a worker (single-host labs) runs workloads: no taint.
+  if (host.roles.includes("controlPlane") && !host.roles.includes("worker")) taints.push(CONTROL_PLANE_TAINT);
+  const pool = spec.workers.pools.find((p) => p.name === host.pool);
+  if (pool) taints.push(...pool.parsedTaints);
+  return taints;
+}
+
+export function nodeLabels(spec: ClusterSpec, host: PlannedHost): Record<string, string> {
+  const pool = spec.workers.pools.find((p) => p.name === host.pool);
+  return { ...(pool ? { "drydock.dev/pool": pool.name, ...pool.labels } : {}) };
+}
+
+export function kubeletConfig(spec: ClusterSpec, host: PlannedHost, clusterDNS: string): Record<string, unknown> {
+  const taints = nodeTaints(spec, host).map((t) => ({ key: t.key, ...(t.value !== null ? { value: t.value } : {}), effect: t.effect }));
+  return {
+    apiVersion: "kubelet.config.k8s.io/v1beta1",
+    kind: "KubeletConfiguration",
+    authentication: {
+      anonymous: { enabled: false },
+      webhook: { enabled: true, cacheTTL: "2m0s" },
+      x509: { clientCAFile: `${PKI_DIR}/ca.crt` },
+    },
+    authorization: { mode: "Webhook", webhook: { cacheAuthorizedTTL: "5m0s", cacheUnauthorizedTTL: "30s" } },
+    readOnlyPort: 0,
+    cgroupDriver: "systemd",
+    containerRuntimeEndpoint: `unix://${CONTAINERD_SOCKET}`,
+    clusterDNS: [clusterDNS],
+    clusterDomain: spec.kubernetes.clusterDomain,
+    staticPodPath: STATIC_POD_DIR,
+    tlsCertFile: `${KUBELET_PKI_DIR}/kubelet.crt`,
+    tlsPrivateKeyFile: `${KUBELET_PKI_DIR}/kubelet.key`,
+    tlsMinVersion: "VersionTLS12",
+    tlsCipherSuites: KUBERNETES_CIPHER_SUITES,
+    // drydock issues and rotates kubelet certificates itself.
+    rotateCertificates: false,
+    serverTLSBootstrap: false,
+    protectKernelDefaults: true,
+    makeIPTablesUtilChains: true,
+    seccompDefault: true,
+    failSwapOn: true,
+    streamingConnectionIdleTimeout: "5m0s",
+    eventRecordQPS: 5,
+    enableProfilingHandler: false,
+    healthzBindAddress: "127.0.0.1",
+    healthzPort: 10248,
+    resolvConf: "/run/systemd/resolve/resolv.conf",
+    evictionHard: { "memory.available": "200Mi", "nodefs.available": "10%", "nodefs.inodesFree": "5%", "imagefs.available": "15%" },
+    systemReserved: { cpu: "100m", memory: "256Mi", "ephemeral-storage": "1Gi" },
+    kubeReserved: { cpu: "100m", memory: "256Mi", "ephemeral-storage": "1Gi" },
+    registerNode: true,
+    ...(taints.length > 0 ? { registerWithTaints: taints } : {}),
+    ...(Object.keys(spec.kubernetes.featureGates).length > 0 ? { featureGates: spec.kubernetes.featureGates } : {}),
+  };
+}
+
+export function kubeletFlags(spec: ClusterSpec, host: PlannedHost): string[] {
+  const labels = Object.entries(nodeLabels(spec, host)).map(([k, v]) => `${k}=${v}`);
+  return [
+    `--config=${KUBELET_CONFIG_PATH}`,
+    `--kubeconfig=${KUBECONFIG_PATHS.kubelet}`,
+    `--node-ip=${host.address}`,
+    `--hostname-override=${host.name}`,
+    ...(labels.length > 0 ? [`--node-labels=${labels.join(",")}`] : []),
+  ];
+}
+
+export function kubeletUnit(spec: ClusterSpec, host: PlannedHost): string {
+  return `[Unit]
+Description=kubelet: the Kubernetes node agent (drydock)
+Documentation=https://kubernetes.io/docs/reference/command-line-tools-reference/kubelet/
+Wants=network-online.target containerd.service
+After=network-online.target containerd.service
+
+[Service]
+ExecStart=${BIN_DIR}/kubelet ${kubeletFlags(spec, host).join(" \\\n  ")}
+Restart=always
+RestartSec=5
+StartLimitInterval=0
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+export function kubeletFiles(spec: ClusterSpec, host: PlannedHost, clusterDNS: string): HostFile[] {
+  return [
+    publicFile(KUBELET_CONFIG_PATH, stringify(kubeletConfig(spec, host, clusterDNS))),
+    publicFile(KUBELET_UNIT_PATH, kubeletUnit(spec, host)),
+  ];
+}
+
+export function kubeletStartStep(dependsOn: readonly string[]): StepDraft {
+  return {
+    name: "kubelet-start",
+    description: "start the kubelet",
+    dependsOn,
+    triggers: [KUBELET_CONFIG_PATH, KUBELET_UNIT_PATH, KUBECONFIG_PATHS.kubelet, `${KUBELET_PKI_DIR}/kubelet.crt`],
+    body: `
+install -d -m 0755 ${STATIC_POD_DIR}
+systemctl daemon-reload
+systemctl enable kubelet
+systemctl restart kubelet`,
+    check: { command: "curl -sf http://127.0.0.1:10248/healthz >/dev/null", timeoutSeconds: 120 },
+  };
+}
