@@ -25,12 +25,15 @@ export const ETCD_CIPHER_SUITES = [
   "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
 ];
 
+/** Where a member keeps its files and which local address it also serves on. */
 export interface EtcdPaths {
   readonly pkiDir: string;
   readonly dataDir: string;
+  /** Local clients (etcdctl on the host) and metrics; tests with several members on one machine move it. */
+  readonly localAddress: string;
 }
 
-const DEFAULT_PATHS: EtcdPaths = { pkiDir: `${PKI_DIR}/etcd`, dataDir: ETCD_DATA_DIR };
+const DEFAULT_PATHS: EtcdPaths = { pkiDir: `${PKI_DIR}/etcd`, dataDir: ETCD_DATA_DIR, localAddress: "127.0.0.1" };
 
 export const etcdClientUrl = (address: string) => `https://${address}:${ETCD_CLIENT_PORT}`;
 export const etcdPeerUrl = (address: string) => `https://${address}:${ETCD_PEER_PORT}`;
@@ -50,14 +53,14 @@ export function etcdConfig(spec: ClusterSpec, member: PlannedHost, members: read
   return {
     name: member.name,
     "data-dir": paths.dataDir,
-    "listen-client-urls": [etcdClientUrl(member.address), etcdClientUrl("127.0.0.1")].join(","),
+    "listen-client-urls": [...new Set([etcdClientUrl(member.address), etcdClientUrl(paths.localAddress)])].join(","),
     "advertise-client-urls": etcdClientUrl(member.address),
     "listen-peer-urls": etcdPeerUrl(member.address),
     "initial-advertise-peer-urls": etcdPeerUrl(member.address),
     "initial-cluster": members.map((m) => `${m.name}=${etcdPeerUrl(m.address)}`).join(","),
     "initial-cluster-state": "new",
     "initial-cluster-token": `drydock-${spec.name}`,
-    "listen-metrics-urls": `http://127.0.0.1:${ETCD_METRICS_PORT}`,
+    "listen-metrics-urls": `http://${paths.localAddress}:${ETCD_METRICS_PORT}`,
     "client-transport-security": tls("server"),
     "peer-transport-security": tls("peer"),
     "tls-min-version": "TLS1.2",
