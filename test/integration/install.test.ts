@@ -1,0 +1,86 @@
+// The rendered install step against a local HTTP mirror on 127.0.0.1: it installs
+// into a temporary root; with one tampered artifact it stops with a clear checksum
+// error and installs nothing.
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { spawn } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { installScript, type InstallItem } from "../../hosts/install";
+import { requireBinaries, runOk } from "./helpers";
+
+before(() => requireBinaries("bash", "curl", "tar", "sha256sum"));
+
+const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
+
+async function serve(dir: string): Promise<{ server: Server; base: string }> {
+  const server = createServer((req, res) => {
+    const file = join(dir, decodeURIComponent(req.url ?? "/"));
+    if (!file.startsWith(dir) || !existsSync(file)) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    res.writeHead(200);
+    res.end(readFileSync(file));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  return { server, base: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
+}
+
+function listTree(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((e) => (statSync(join(dir, e)).isDirectory() ? listTree(join(dir, e)).map((p) => `${e}/${p}`) : [e]));
+}
+
+test("install step: verified downloads install into the root; a tampered artifact installs nothing", async () => {
+  const work = mkdtempSync(join(tmpdir(), "drydock-install-"));
+  const mirror = join(work, "mirror");
+  // Artifacts in the official layouts: a single binary and an etcd-style tarball.
+  mkdirSync(join(work, "build", "etcd-v9.9.9-linux-amd64"), { recursive: true });
+  for (const b of ["etcd", "etcdctl"]) writeFileSync(join(work, "build", "etcd-v9.9.9-linux-amd64", b), `#!/bin/sh\necho ${b}\n`);
+  mkdirSync(join(mirror, "release"), { recursive: true });
+  runOk("tar", ["-czf", join(mirror, "release", "etcd.tar.gz"), "-C", join(work, "build"), "etcd-v9.9.9-linux-amd64"]);
+  writeFileSync(join(mirror, "release", "kubectl"), "#!/bin/sh\necho kubectl\n");
+  const { server, base } = await serve(mirror);
+  try {
+    const items = (): InstallItem[] => [
+      { artifact: { name: "kubectl", version: "9.9.9", url: `${base}/release/kubectl`, sha256: sha256(readFileSync(join(mirror, "release", "kubectl"))) }, layout: { kind: "binary", target: "/usr/local/bin/kubectl" } },
+      {
+        artifact: { name: "etcd", version: "9.9.9", url: `${base}/release/etcd.tar.gz`, sha256: sha256(readFileSync(join(mirror, "release", "etcd.tar.gz"))) },
+        layout: { kind: "tarball", members: ["etcd-v9.9.9-linux-amd64/etcd", "etcd-v9.9.9-linux-amd64/etcdctl"], stripComponents: 1, targetDir: "/usr/local/bin" },
+      },
+    ];
+    const script = join(work, "install.sh");
+    const good = items();
+    writeFileSync(script, `set -euo pipefail\n${installScript(good)}\n`);
+    const root = join(work, "root");
+    // The mirror lives in this process, so the script runs without blocking it.
+    const runAsync = (env: NodeJS.ProcessEnv) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn("bash", [script], { env: { ...process.env, ...env } });
+        let stderr = "";
+        child.stderr.on("data", (d: Buffer) => (stderr += d));
+        child.on("close", (code: number | null) => resolve({ code, stderr }));
+      });
+    const installed = await runAsync({ DRYDOCK_ROOT: root });
+    assert.equal(installed.code, 0, installed.stderr);
+    assert.deepEqual(listTree(root).sort(), ["usr/local/bin/etcd", "usr/local/bin/etcdctl", "usr/local/bin/kubectl"]);
+    assert.equal(statSync(join(root, "usr/local/bin/etcd")).mode & 0o777, 0o755);
+    assert.equal(runOk(join(root, "usr/local/bin/etcdctl"), []).trim(), "etcdctl");
+
+    // Tamper with the second artifact after its checksum was taken.
+    writeFileSync(join(mirror, "release", "etcd.tar.gz"), Buffer.concat([readFileSync(join(mirror, "release", "etcd.tar.gz")), Buffer.from("x")]));
+    const fresh = join(work, "fresh-root");
+    const tampered = await runAsync({ DRYDOCK_ROOT: fresh });
+    assert.equal(tampered.code, 1);
+    assert.match(tampered.stderr, new RegExp(`drydock: checksum mismatch for etcd 9\\.9\\.9 from ${base.replace(/[.]/g, "\\.")}/release/etcd\\.tar\\.gz: expected ${good[1]!.artifact.sha256}, got [0-9a-f]{64}; nothing was installed`));
+    assert.deepEqual(listTree(fresh), [], "nothing installed, not even the artifact that verified");
+  } finally {
+    server.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+});
