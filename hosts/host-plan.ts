@@ -7,6 +7,8 @@ import { containerdFiles, containerdStartStep } from "./containerd";
 import { apiServerReadyStep, controlPlaneFiles } from "./control-plane";
 import { etcdFiles, etcdHealthyStep, etcdMembers, etcdStartStep } from "./etcd";
 import { addFiles, type HostFile } from "./files";
+import { clusterFiles, clusterSteps } from "./cluster-manifests";
+import { cniNodeFiles, podRoutesStep } from "./cni";
 import { installScript } from "./install";
 import { kubeletFiles, kubeletStartStep } from "./kubelet";
 import { osFiles, osPrepStep } from "./os";
@@ -30,6 +32,8 @@ export function hostPlans(ctx: PkiContext): HostPlan[] {
   const controlPlanes = hosts.filter((h) => has(h, "controlPlane"));
   const etcdHealthy = members.map((m) => stepId(m.name, "etcd-healthy"));
   const apiReady = controlPlanes.map((h) => stepId(h.name, "apiserver-ready"));
+  const kubeletsStarted = hosts.filter((h) => isKubernetesNode(h.roles)).map((h) => stepId(h.name, "kubelet-start"));
+  const first = controlPlanes[0]!;
   const port = spec.kubernetes.apiServer.port;
 
   return hosts.map((host) => {
@@ -55,7 +59,10 @@ export function hostPlans(ctx: PkiContext): HostPlan[] {
         body: installScript(nodeInstall(spec, DEFAULT_ARCH)),
         check: null,
       });
+      const cniFiles = cniNodeFiles(spec, host, addresses);
+      addFiles(files, cniFiles);
       drafts.push(containerdStartStep([own("os-prep"), own("install-node")], spec));
+      if (cniFiles.some((f) => f.path.endsWith(".service"))) drafts.push(podRoutesStep([own("os-prep")]));
       if (has(host, "controlPlane")) {
         addFiles(files, controlPlaneFiles(spec, host, addresses));
         // The kubelet starts the control plane's static pods once etcd can serve them.
@@ -65,6 +72,10 @@ export function hostPlans(ctx: PkiContext): HostPlan[] {
         // Workers register through the endpoint: every API server ready first.
         drafts.push(kubeletStartStep([own("containerd-start"), ...apiReady]));
       }
+    }
+    if (host === first) {
+      addFiles(files, clusterFiles(ctx));
+      drafts.push(...clusterSteps(ctx, first, apiReady, kubeletsStarted));
     }
     const built = drafts.map((d) => buildStep(host.name, d));
     addFiles(files, built.map((b) => b.file));

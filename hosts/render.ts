@@ -7,6 +7,7 @@ import { certificateInventory } from "../pki/inventory";
 import { issuePki, type PkiMaterial } from "../pki/issue";
 import { issuePkiParallel } from "../pki/issue-parallel";
 import { hostPlans } from "./host-plan";
+import { clusterManifests, helmValues, manifestYaml, upstreamReferences } from "./cluster-manifests";
 import { planDocument, type PlanDocument } from "./plan";
 import { clientKubeconfig, endpointUrl, type PkiContext } from "./pki-files";
 
@@ -52,6 +53,9 @@ export function renderCluster(spec: ClusterSpec, options: RenderOptions = {}): R
   const server = endpointUrl(ctx);
   files.push({ path: "cluster/admin.kubeconfig", content: clientKubeconfig(ctx, "admin", "kubernetes-admin", server), mode: 0o600 });
   files.push({ path: "cluster/super-admin.kubeconfig", content: clientKubeconfig(ctx, "super-admin", "kubernetes-super-admin", server), mode: 0o600 });
+  for (const m of clusterManifests(ctx)) files.push({ path: `cluster/manifests/${m.name}`, content: manifestYaml(m), mode: 0o644 });
+  for (const v of helmValues(ctx)) files.push({ path: `cluster/helm/${v.name}`, content: v.content, mode: 0o644 });
+  files.push({ path: "cluster/references.json", content: `${JSON.stringify(upstreamReferences(ctx), null, 2)}\n`, mode: 0o644 });
   files.push({ path: "plan.json", content: `${JSON.stringify(plan, null, 2)}\n`, mode: 0o644 });
   return { plan, files };
 }

@@ -1,0 +1,102 @@
+// Everything applied to the cluster once the API is up, in apply order, and the
+// steps on the first control-plane host that apply it and wait for the nodes.
+import { stringify } from "yaml";
+import type { PlannedHost } from "../spec/addresses";
+import { artifact, newest } from "../spec/catalog";
+import { corednsManifest, kubeProxyManifest, metricsServerManifest, rbacManifest, type Manifest } from "./addons";
+import { BIN_DIR } from "./artifacts";
+import { calicoInstallation, calicoReference, ciliumReference, ciliumValues, flannelManifest, type UpstreamReference } from "./cni";
+import { adminKubectl } from "./control-plane";
+import { type HostFile, publicFile } from "./files";
+import { installScript } from "./install";
+import { CONTROL_PLANE_LABEL } from "./kubelet";
+import { endpointUrl, type PkiContext } from "./pki-files";
+import type { StepDraft } from "./steps";
+
+export const CLUSTER_DIR = "/etc/kubernetes/drydock";
+export const MANIFEST_DIR = `${CLUSTER_DIR}/manifests`;
+export const HELM_DIR = `${CLUSTER_DIR}/helm`;
+
+const json = (o: unknown) => `${JSON.stringify(o, null, 2)}\n`;
+
+export function manifestYaml(manifest: Manifest): string {
+  return manifest.objects.map((o) => stringify(o)).join("---\n");
+}
+
+export function clusterManifests(ctx: PkiContext): Manifest[] {
+  const { spec, addresses } = ctx;
+  const cni: Manifest[] = spec.network.cni === "flannel" ? [flannelManifest(spec, json)] : spec.network.cni === "calico" ? [calicoInstallation(spec)] : [];
+  return [
+    rbacManifest(),
+    ...cni,
+    kubeProxyManifest(spec, endpointUrl(ctx), (o) => stringify(o)),
+    corednsManifest(spec, addresses),
+    metricsServerManifest(spec),
+  ].filter((m): m is Manifest => m !== null);
+}
+
+export function upstreamReferences(ctx: PkiContext): UpstreamReference[] {
+  return ctx.spec.network.cni === "calico" ? [calicoReference()] : ctx.spec.network.cni === "cilium" ? [ciliumReference()] : [];
+}
+
+export function helmValues(ctx: PkiContext): { name: string; content: string }[] {
+  if (ctx.spec.network.cni !== "cilium") return [];
+  return [{ name: "cilium-values.yaml", content: stringify(ciliumValues(ctx.spec, ctx.apiEndpointHost, ctx.addresses.apiEndpoint.port)) }];
+}
+
+/** The cluster-level files, as the first control-plane host receives them. */
+export function clusterFiles(ctx: PkiContext): HostFile[] {
+  return [
+    ...clusterManifests(ctx).map((m) => publicFile(`${MANIFEST_DIR}/${m.name}`, manifestYaml(m), 0o600)),
+    ...helmValues(ctx).map((v) => publicFile(`${HELM_DIR}/${v.name}`, v.content, 0o600)),
+    publicFile(`${CLUSTER_DIR}/references.json`, json(upstreamReferences(ctx)), 0o644),
+  ];
+}
+
+export function clusterSteps(ctx: PkiContext, first: PlannedHost, apiReady: readonly string[], kubeletsStarted: readonly string[]): StepDraft[] {
+  const { spec, addresses } = ctx;
+  const kubectl = (args: string) => adminKubectl(args, endpointUrl(ctx));
+  const references = upstreamReferences(ctx);
+  const steps: StepDraft[] = [];
+  let applyAfter = [...apiReady];
+  if (references.length > 0) {
+    const body: string[] = [];
+    for (const ref of references) {
+      if (ref.kind === "manifest") {
+        body.push(kubectl(`apply --server-side --force-conflicts -f ${ref.url}`));
+      } else {
+        const helm = artifact("helm", newest("helm"), "amd64", spec.artifacts.mirror);
+        body.push(installScript([{ artifact: helm, layout: { kind: "tarball", members: ["linux-amd64/helm"], stripComponents: 1, targetDir: BIN_DIR } }]));
+        body.push(
+          `KUBECONFIG=/etc/kubernetes/admin.conf ${BIN_DIR}/helm upgrade --install ${ref.chart} ${ref.chart} --repo ${ref.url} --version ${ref.version} --namespace kube-system --values ${HELM_DIR}/${ref.valuesFile} --wait --timeout 10m`,
+        );
+      }
+    }
+    steps.push({ name: "cni-upstream", description: `apply ${references.map((r) => `${r.name} ${r.version}`).join(", ")}`, dependsOn: apiReady, body: body.join("\n"), check: null, triggers: [`${CLUSTER_DIR}/references.json`, ...helmValues(ctx).map((v) => `${HELM_DIR}/${v.name}`)] });
+    applyAfter = [`${first.name}/cni-upstream`];
+  }
+  steps.push({
+    name: "cluster-manifests",
+    description: "apply the cluster's objects (server-side)",
+    dependsOn: applyAfter,
+    triggers: clusterManifests(ctx).map((m) => `${MANIFEST_DIR}/${m.name}`),
+    body: kubectl(`apply --server-side --force-conflicts --field-manager=drydock -f ${MANIFEST_DIR}/`),
+    check: null,
+  });
+  const nodes = addresses.hosts.filter((h) => h.podCIDR !== null);
+  const controlPlanes = addresses.hosts.filter((h) => h.roles.includes("controlPlane") && !h.roles.includes("worker"));
+  steps.push({
+    name: "nodes-ready",
+    description: "label control-plane nodes, then every node Ready",
+    dependsOn: [`${first.name}/cluster-manifests`, ...kubeletsStarted],
+    body: [
+      // NodeRestriction keeps kubelets from setting node-role labels themselves.
+      ...controlPlanes.map((h) => kubectl(`label node ${h.name} ${CONTROL_PLANE_LABEL}= --overwrite`)),
+      // bridge: nodes carry the ranges drydock planned (spec.podCIDR can be set once).
+      ...(spec.network.cni === "bridge" ? nodes.map((h) => `${kubectl(`get node ${h.name} -o jsonpath='{.spec.podCIDR}'`)} | grep -q . || ${kubectl(`patch node ${h.name} --type=merge -p '{"spec":{"podCIDR":"${h.podCIDR}","podCIDRs":["${h.podCIDR}"]}}'`)}`) : []),
+      kubectl(`wait --for=condition=Ready node --all --timeout=600s`),
+    ].join("\n"),
+    check: { command: kubectl(`wait --for=condition=Ready node --all --timeout=10s`), timeoutSeconds: 600 },
+  });
+  return steps;
+}
