@@ -173,3 +173,22 @@ test("every flag on every control-plane command line and kubelet unit exists ups
   }
   assert.ok(checked > 20);
 });
+
+test("KubeProxyConfiguration (every mode): every field exists in kubeproxy.config.k8s.io/v1alpha1", () => {
+  const upstream = fixture("kube-proxy-config-v1alpha1.json");
+  const modes = new Set<string>();
+  for (const proxyMode of ["iptables", "ipvs", "nftables"]) {
+    const input = hostsBase();
+    input.network = { cni: "flannel", proxyMode, ...(proxyMode === "ipvs" ? { ipvs: { scheduler: "sh" } } : {}) };
+    input.kubernetes = { featureGates: { SomeGate: true } };
+    const tree = renderCluster(requireSpec(validateSpec(input)));
+    const manifest = tree.files.find((f) => f.path === "cluster/manifests/20-kube-proxy.yaml")!.content;
+    const configMap = manifest.split("---\n").map((d) => parseYaml(d)).find((o) => o.kind === "ConfigMap");
+    const config = parseYaml(configMap.data["config.conf"]);
+    assert.equal(config.apiVersion, upstream.apiVersion);
+    assert.ok(upstream.modes.linux.includes(config.mode));
+    assert.deepEqual(unknownFields(config, upstream.fields), [], proxyMode);
+    modes.add(config.mode);
+  }
+  assert.deepEqual([...modes].sort(), ["iptables", "ipvs", "nftables"]);
+});
