@@ -9,3 +9,4 @@ const cluster = new Cluster(spec.name, { spec });
 export const nodes = cluster.nodes;
 export const apiEndpoint = cluster.apiEndpoint;
 export const adminKubeconfig = cluster.adminKubeconfig;
+export const bastionAddress = cluster.bastionAddress;

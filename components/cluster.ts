@@ -6,6 +6,7 @@ import { planAddresses, type AddressPlan } from "../spec/addresses";
 import { renderApiEndpointHost } from "../hosts/render";
 import { apiServerUrl, kubeconfig } from "../pki/kubeconfig";
 import { Pki } from "./pki";
+import { buildAws } from "./aws";
 
 export interface ClusterArgs {
   readonly spec: ClusterSpec;
@@ -30,12 +31,17 @@ export class Cluster extends pulumi.ComponentResource {
   readonly pki: Pki;
   /** Secret: embeds the admin client key. */
   readonly adminKubeconfig: pulumi.Output<string>;
+  /** The bastion's public address (aws with bastion: true), else null. */
+  readonly bastionAddress: pulumi.Output<string | null>;
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("drydock:index:Cluster", name, {}, opts);
     const { spec } = args;
     this.addresses = planAddresses(spec);
-    const endpointHost = pulumi.output(args.apiEndpointHost ?? renderApiEndpointHost(spec, this.addresses));
+    const infra = spec.infrastructure;
+    const awsResult = infra.provider === "aws" ? buildAws(this, { spec, infra, addresses: this.addresses }) : null;
+    this.bastionAddress = awsResult?.bastionAddress ?? pulumi.output(null);
+    const endpointHost = pulumi.output(args.apiEndpointHost ?? awsResult?.apiEndpointHost ?? renderApiEndpointHost(spec, this.addresses));
     this.nodes = pulumi.output(
       this.addresses.hosts.map((h) => ({ name: h.name, address: h.address, roles: [...h.roles], podCIDR: h.podCIDR })),
     );
@@ -49,6 +55,6 @@ export class Cluster extends pulumi.ComponentResource {
           kubeconfig({ clusterName: spec.name, server, caCertificatePem, userName: "kubernetes-admin", clientCertificatePem, clientKeyPem }),
         ),
     );
-    this.registerOutputs({ nodes: this.nodes, apiEndpoint: this.apiEndpoint, adminKubeconfig: this.adminKubeconfig });
+    this.registerOutputs({ nodes: this.nodes, apiEndpoint: this.apiEndpoint, adminKubeconfig: this.adminKubeconfig, bastionAddress: this.bastionAddress });
   }
 }

@@ -58,6 +58,21 @@ function providerFor(serialized: string): pulumi.dynamic.ResourceProvider {
   return provider;
 }
 
+/** Outputs AWS computes that the program reads. */
+function awsComputed(type: string, name: string): Record<string, unknown> {
+  const base = { arn: `arn:aws:mock:::${name}` };
+  switch (type) {
+    case "aws:lb/loadBalancer:LoadBalancer":
+      return { ...base, dnsName: `${name}-0123456789.elb.mock.amazonaws.com` };
+    case "aws:ec2/instance:Instance":
+      return { ...base, primaryNetworkInterfaceId: `eni-${name}`, publicIp: "203.0.113.10" };
+    case "aws:ec2/keyPair:KeyPair":
+      return { ...base, keyName: name };
+    default:
+      return base;
+  }
+}
+
 /** Resolves a Pulumi output to its value (and whether it is secret). */
 export async function resolveOutput<T>(output: pulumi.Output<T>): Promise<{ value: T; secret: boolean }> {
   const secret = await (output as any).isSecret;
@@ -111,10 +126,20 @@ export async function runIndex(config: Record<string, string>, options: RunOptio
           }
           state = secretOutputs({ ...outs, __provider: news.__provider });
         }
+        if (args.type.startsWith("aws:")) state = { ...awsComputed(args.type, args.name), ...args.inputs };
         resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, operation, inputs: args.inputs, state, id });
         return { id, state };
       },
-      call: (args) => args.inputs,
+      call: (args) => {
+        switch (args.token) {
+          case "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return { names: ["mock-1a", "mock-1b", "mock-1c", "mock-1d"], zoneIds: ["z1", "z2", "z3", "z4"], id: "mock" };
+          case "aws:ec2/getAmi:getAmi":
+            return { id: "ami-0123456789abcdef0", name: "ubuntu-noble-24.04" };
+          default:
+            return args.inputs;
+        }
+      },
     },
     "drydock",
     "test",
