@@ -59,8 +59,8 @@ export function podRoutes(host: PlannedHost, addresses: AddressPlan): { range: s
 export function cniNodeFiles(spec: ClusterSpec, host: PlannedHost, addresses: AddressPlan): HostFile[] {
   if (spec.network.cni !== "bridge" || host.podCIDR === null) return [];
   const files = [
-    publicFile(BRIDGE_CONFLIST, `${JSON.stringify(bridgeConflist(spec, host.podCIDR), null, 2)}\n`),
-    publicFile(LOOPBACK_CONF, `${JSON.stringify(loopbackConf(), null, 2)}\n`),
+    publicFile(BRIDGE_CONFLIST, `${JSON.stringify(bridgeConflist(spec, host.podCIDR), null, 2)}\n`, 0o600),
+    publicFile(LOOPBACK_CONF, `${JSON.stringify(loopbackConf(), null, 2)}\n`, 0o600),
   ];
   // On aws, VPC routes carry pod ranges; on existing hosts, static routes on each host.
   if (spec.infrastructure.provider === "hosts") {

@@ -90,7 +90,7 @@ export function apiServerFlags(spec: ClusterSpec, host: PlannedHost, addresses: 
     "--authorization-mode=Node,RBAC",
     `--authentication-config=${AUTHENTICATION_CONFIG_PATH}`,
     `--client-ca-file=${PKI_DIR}/ca.crt`,
-    "--enable-admission-plugins=NodeRestriction,PodSecurity,EventRateLimit",
+    "--enable-admission-plugins=NodeRestriction,PodSecurity,EventRateLimit,DenyServiceExternalIPs",
     `--admission-control-config-file=${ADMISSION_CONFIG_PATH}`,
     `--etcd-servers=${etcd.join(",")}`,
     `--etcd-cafile=${PKI_DIR}/etcd/ca.crt`,
@@ -111,6 +111,8 @@ export function apiServerFlags(spec: ClusterSpec, host: PlannedHost, addresses: 
     `--service-account-key-file=${PKI_DIR}/sa.pub`,
     `--service-account-signing-key-file=${PKI_DIR}/sa.key`,
     "--service-account-lookup=true",
+    // Bound tokens keep their own expiry (CIS 1.2.30).
+    "--service-account-extend-token-expiration=false",
     `--service-cluster-ip-range=${spec.kubernetes.serviceCIDR}`,
     `--tls-cert-file=${PKI_DIR}/apiserver.crt`,
     `--tls-private-key-file=${PKI_DIR}/apiserver.key`,

@@ -68,6 +68,7 @@ export function kubeletConfig(spec: ClusterSpec, host: PlannedHost, clusterDNS: 
     failSwapOn: true,
     streamingConnectionIdleTimeout: "5m0s",
     eventRecordQPS: 5,
+    podPidsLimit: 4096,
     enableProfilingHandler: false,
     healthzBindAddress: "127.0.0.1",
     healthzPort: 10248,
@@ -112,8 +113,9 @@ WantedBy=multi-user.target
 
 export function kubeletFiles(spec: ClusterSpec, host: PlannedHost, clusterDNS: string): HostFile[] {
   return [
-    publicFile(KUBELET_CONFIG_PATH, stringify(kubeletConfig(spec, host, clusterDNS))),
-    publicFile(KUBELET_UNIT_PATH, kubeletUnit(spec, host)),
+    // 0600: CIS 4.1.1 and 4.1.9.
+    publicFile(KUBELET_CONFIG_PATH, stringify(kubeletConfig(spec, host, clusterDNS)), 0o600),
+    publicFile(KUBELET_UNIT_PATH, kubeletUnit(spec, host), 0o600),
   ];
 }
 

@@ -136,3 +136,18 @@ test("adding a worker creates only that worker's certificates", async () => {
   const changed = second.resources.filter((r) => r.type.startsWith(DYNAMIC) && r.operation !== "same").map((r) => `${r.name}:${r.operation}`);
   assert.deepEqual(changed.sort(), ["test-kubelet-client-w-2:create", "test-kubelet-serving-w-2:create"]);
 });
+
+test("stack outputs: whatever holds key material is a secret; the rest holds none", async () => {
+  for (const file of ["aws-ha.yaml", "hosts-ha.yaml"]) {
+    const run = await runIndex({ "drydock:specFile": join(EXAMPLES_DIR, file) });
+    const names = Object.keys(run.exports);
+    assert.deepEqual(names.sort(), ["adminKubeconfig", "apiEndpoint", "bastionAddress", "nodes"]);
+    for (const name of names) {
+      const { value, secret } = await resolveOutput(run.exports[name] as pulumi.Output<unknown>);
+      const text = JSON.stringify(value) ?? "";
+      const holdsKey = /PRIVATE KEY|client-key-data/.test(text);
+      if (holdsKey) assert.equal(secret, true, `${file}: ${name} holds key material and must be secret`);
+      else assert.doesNotMatch(text, /LS0tLS1CRUdJTi/, `${file}: ${name}`);
+    }
+  }
+});
