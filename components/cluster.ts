@@ -7,6 +7,8 @@ import { renderApiEndpointHost } from "../hosts/render";
 import { apiServerUrl, kubeconfig } from "../pki/kubeconfig";
 import { Pki } from "./pki";
 import { buildAws } from "./aws";
+import { Provisioning, type Connection } from "./provision";
+import type { PlannedHost } from "../spec/addresses";
 
 export interface ClusterArgs {
   readonly spec: ClusterSpec;
@@ -15,7 +17,12 @@ export interface ClusterArgs {
    * DNS name). Defaults to the planned endpoint (VIP, address or the only control plane).
    */
   readonly apiEndpointHost?: pulumi.Input<string>;
+  /** SSH private key for provisioning (a secret); without it no host is provisioned. */
+  readonly sshPrivateKey?: pulumi.Input<string>;
 }
+
+/** SSH waits for a booting machine: bounded retries, then pulumi up fails. */
+const SSH_DIAL = { dialErrorLimit: 40, perDialTimeout: 15 };
 
 export interface NodeSummary {
   readonly name: string;
@@ -55,6 +62,43 @@ export class Cluster extends pulumi.ComponentResource {
           kubeconfig({ clusterName: spec.name, server, caCertificatePem, userName: "kubernetes-admin", clientCertificatePem, clientKeyPem }),
         ),
     );
+    if (args.sshPrivateKey !== undefined) {
+      const privateKey = pulumi.secret(args.sshPrivateKey);
+      let connection: (host: PlannedHost) => pulumi.Input<Connection>;
+      if (infra.provider === "hosts") {
+        const bastion = infra.ssh.bastion;
+        connection = (host) => ({
+          host: host.address,
+          user: infra.ssh.user,
+          port: infra.ssh.port,
+          privateKey,
+          ...SSH_DIAL,
+          ...(bastion ? { proxy: { host: bastion.host, user: bastion.user, port: bastion.port, privateKey, ...SSH_DIAL } } : {}),
+        });
+      } else {
+        const bastionHost = this.bastionAddress;
+        connection = (host) => ({
+          host: host.address,
+          user: "ubuntu",
+          privateKey,
+          ...SSH_DIAL,
+          ...(infra.bastion ? { proxy: { host: bastionHost.apply((b) => b ?? ""), user: "ubuntu", privateKey, ...SSH_DIAL } } : {}),
+        });
+      }
+      new Provisioning(
+        `${name}-provisioning`,
+        {
+          spec,
+          addresses: this.addresses,
+          apiEndpointHost: endpointHost,
+          material: this.pki.material(),
+          connection,
+          machines: awsResult?.instances,
+          resetOnDelete: infra.provider === "hosts",
+        },
+        { parent: this },
+      );
+    }
     this.registerOutputs({ nodes: this.nodes, apiEndpoint: this.apiEndpoint, adminKubeconfig: this.adminKubeconfig, bastionAddress: this.bastionAddress });
   }
 }

@@ -65,8 +65,10 @@ export function hostPlans(ctx: PkiContext): HostPlan[] {
       if (cniFiles.some((f) => f.path.endsWith(".service"))) drafts.push(podRoutesStep([own("os-prep")]));
       if (has(host, "controlPlane")) {
         addFiles(files, controlPlaneFiles(spec, host, addresses));
-        // The kubelet starts the control plane's static pods once etcd can serve them.
-        drafts.push(kubeletStartStep([own("containerd-start"), ...etcdHealthy]));
+        // The kubelet starts the control plane's static pods once etcd can serve them;
+        // control planes (re)start one at a time, each ready before the next.
+        const previous = controlPlanes[controlPlanes.indexOf(host) - 1];
+        drafts.push(kubeletStartStep([own("containerd-start"), ...etcdHealthy, ...(previous ? [stepId(previous.name, "apiserver-ready")] : [])]));
         drafts.push(apiServerReadyStep(host, port, [own("kubelet-start")]));
       } else {
         // Workers register through the endpoint: every API server ready first.

@@ -53,3 +53,19 @@ export function issuePki(inventory: PkiInventory, apiEndpointHost: string | null
     encryptionKey: newEncryptionKey(),
   };
 }
+
+/**
+ * Stand-in material with the inventory's shape: one CA-signed certificate reused
+ * for every id. For computing what exists (hosts, paths, steps) before the real
+ * material is known; never rendered or sent anywhere.
+ */
+export function shapeMaterial(inventory: PkiInventory): PkiMaterial {
+  const ca = issueCa("ca", "ecdsa-p256", 1);
+  const leaf = issueCertificate({ subject: { commonName: "shape" }, usage: "client", algorithm: "ecdsa-p256", validityDays: 1 }, ca);
+  return {
+    cas: { ca, "etcd-ca": ca, "front-proxy-ca": ca },
+    certificates: Object.fromEntries(inventory.certificates.map((c) => [c.id, leaf])),
+    serviceAccountKeyPem: leaf.privateKeyPem,
+    encryptionKey: "",
+  };
+}

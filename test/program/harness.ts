@@ -29,6 +29,8 @@ export interface RecordedResource {
 export interface ProgramRun {
   readonly resources: RecordedResource[];
   readonly exports: Record<string, unknown>;
+  /** "<type>::<name>" -> names of the resources it explicitly depends on. */
+  readonly dependsOn: ReadonlyMap<string, string[]>;
 }
 
 export function isSecretValue(value: unknown): boolean {
@@ -57,6 +59,18 @@ function providerFor(serialized: string): pulumi.dynamic.ResourceProvider {
   }
   return provider;
 }
+
+// The register request carries every dependency the engine orders by (explicit
+// dependsOn and those implied by inputs); the mock API does not pass it on, so
+// the monitor's method is wrapped once to record it.
+let currentDependencies: Map<string, string[]> | null = null;
+const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: { prototype: any } };
+const originalRegister = MockMonitor.prototype.registerResource;
+MockMonitor.prototype.registerResource = function (req: any, callback: unknown) {
+  const urns: string[] = req.getDependenciesList();
+  currentDependencies?.set(`${req.getType()}::${req.getName()}`, urns.map((u) => u.split("::").pop()!));
+  return originalRegister.call(this, req, callback);
+};
 
 /** Outputs AWS computes that the program reads. */
 function awsComputed(type: string, name: string): Record<string, unknown> {
@@ -94,6 +108,9 @@ export function stateOf(run: ProgramRun): Map<string, { id: string; state: Recor
 
 const secretOutputs = (outs: Record<string, any>) =>
   Object.fromEntries(Object.entries(outs).map(([k, v]) => [k, SECRET_OUTPUTS.includes(k) ? wrapSecret(v) : v]));
+
+/** A stand-in SSH key for the stack config (mocks never connect). */
+export const TEST_SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-only-not-a-key\n-----END OPENSSH PRIVATE KEY-----\n";
 
 export async function runIndex(config: Record<string, string>, options: RunOptions = {}): Promise<ProgramRun> {
   const resources: RecordedResource[] = [];
@@ -145,10 +162,13 @@ export async function runIndex(config: Record<string, string>, options: RunOptio
     "test",
     false,
   );
-  pulumi.runtime.setAllConfig(config);
+  const withKey = Object.keys(config).length > 0 && !("drydock:sshPrivateKey" in config) ? { ...config, "drydock:sshPrivateKey": TEST_SSH_KEY } : config;
+  pulumi.runtime.setAllConfig(withKey, Object.keys(withKey).includes("drydock:sshPrivateKey") ? ["drydock:sshPrivateKey"] : []);
+  const dependsOn = new Map<string, string[]>();
+  currentDependencies = dependsOn;
   const entry = require.resolve(join(ROOT, "index.ts"));
   delete require.cache[entry];
   const exports = require(entry) as Record<string, unknown>;
   await waitForRPCs();
-  return { resources, exports };
+  return { resources, exports, dependsOn };
 }

@@ -1,0 +1,55 @@
+// A host's files as one bash script read from stdin: contents never appear on a
+// command line, and each file is written atomically with its mode and owner.
+import { createHash } from "node:crypto";
+import type { HostFile } from "./files";
+
+export const DRYDOCK_PATHS_LIST = "/usr/local/lib/drydock/files.list";
+
+const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+
+export function fileBundleScript(files: readonly HostFile[]): string {
+  const lines = [
+    "set -euo pipefail",
+    "umask 077",
+    // DRYDOCK_ROOT (default /) prefixes every path, so tests write into a temporary root.
+    'root="${DRYDOCK_ROOT:-}"',
+    'put() { local path="$root$1" mode="$2" owner="$3" tmp; mkdir -p "$(dirname "$path")"; tmp="$path.drydock-new"; base64 -d > "$tmp"; chmod "$mode" "$tmp"; chown "$owner" "$tmp"; mv -f "$tmp" "$path"; }',
+  ];
+  for (const f of files) {
+    lines.push(`put ${q(f.path)} ${f.mode.toString(8).padStart(4, "0")} ${q(f.owner)} <<'DRYDOCK_EOF'`);
+    lines.push(Buffer.from(f.content, "utf8").toString("base64").replace(/.{76}/g, "$&\n").replace(/\n$/, ""));
+    lines.push("DRYDOCK_EOF");
+  }
+  // The list of what drydock wrote, for a clean reset.
+  lines.push(`mkdir -p "$root$(dirname ${DRYDOCK_PATHS_LIST})"`);
+  lines.push(`cat > "$root"${DRYDOCK_PATHS_LIST} <<'DRYDOCK_EOF'\n${files.map((f) => f.path).join("\n")}\nDRYDOCK_EOF`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** A digest of the files a step reads: a change re-runs the step (and restarts its service). */
+export function filesDigest(files: readonly HostFile[], paths: readonly string[]): string {
+  const hash = createHash("sha256");
+  for (const path of [...paths].sort()) {
+    const f = files.find((x) => x.path === path);
+    hash.update(`${path}\0${f ? f.content : ""}\0`);
+  }
+  return hash.digest("hex");
+}
+
+/** Leaves a host as it was before drydock: services stopped and disabled, files and data removed. */
+export function resetScript(): string {
+  return `set -uo pipefail
+for unit in kubelet containerd etcd drydock-pod-routes keepalived haproxy; do
+  if systemctl list-unit-files "$unit.service" >/dev/null 2>&1; then systemctl disable --now "$unit" 2>/dev/null || true; fi
+done
+if [ -f ${DRYDOCK_PATHS_LIST} ]; then xargs -r rm -f < ${DRYDOCK_PATHS_LIST}; fi
+rm -rf /etc/kubernetes /var/lib/kubelet /var/lib/etcd /etc/etcd /etc/containerd /var/lib/containerd /run/containerd /etc/cni/net.d /usr/local/lib/drydock /var/log/kubernetes
+rm -f /usr/local/bin/kubelet /usr/local/bin/kubectl /usr/local/bin/etcd /usr/local/bin/etcdctl /usr/local/bin/etcdutl /usr/local/bin/containerd /usr/local/bin/containerd-shim-runc-v2 /usr/local/bin/ctr /usr/local/bin/crictl /usr/local/sbin/runc
+rm -f /etc/systemd/system/kubelet.service /etc/systemd/system/containerd.service /etc/systemd/system/etcd.service /etc/systemd/system/drydock-pod-routes.service
+systemctl daemon-reload || true
+`;
+}
+
+export function contentDigest(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}

@@ -1,0 +1,82 @@
+// Groups a host's steps into phases: consecutive steps that wait on nothing but
+// their own host run as one remote command, so a worker costs a handful of
+// resources whatever the number of steps. A new phase starts wherever a step
+// waits on another host.
+import type { HostPlan } from "./host-plan";
+import type { HostStep } from "./steps";
+
+export interface Phase {
+  /** "<host>/<index>-<first step name>" */
+  readonly id: string;
+  readonly host: string;
+  readonly steps: readonly HostStep[];
+  /** Phases (on this or other hosts) that must finish first. */
+  readonly dependsOn: readonly string[];
+}
+
+export function planPhases(plans: readonly HostPlan[]): Phase[] {
+  const phaseOfStep = new Map<string, string>();
+  const drafts: { id: string; host: string; steps: HostStep[]; stepDeps: Set<string>; previous: string | null }[] = [];
+  for (const plan of plans) {
+    let current: (typeof drafts)[number] | null = null;
+    for (const step of plan.steps) {
+      const crossHost = step.dependsOn.filter((d) => !d.startsWith(`${plan.host.name}/`));
+      if (current === null || crossHost.length > 0) {
+        const previous: string | null = current ? current.id : null;
+        current = { id: `${plan.host.name}/${drafts.filter((d) => d.host === plan.host.name).length}-${step.name}`, host: plan.host.name, steps: [], stepDeps: new Set(), previous };
+        drafts.push(current);
+      }
+      current.steps.push(step);
+      for (const d of crossHost) current.stepDeps.add(d);
+      phaseOfStep.set(step.id, current.id);
+    }
+  }
+  return drafts.map((d) => ({
+    id: d.id,
+    host: d.host,
+    steps: d.steps,
+    dependsOn: [...new Set([...(d.previous ? [d.previous] : []), ...[...d.stepDeps].map((s) => phaseOfStep.get(s)!)])],
+  }));
+}
+
+const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+
+/** Runs each step, then its health check with a bounded wait; fails loudly with the check's output. */
+export function phaseScript(phase: Phase): string {
+  const lines = ["set -euo pipefail"];
+  for (const step of phase.steps) {
+    lines.push(`echo "drydock: ${step.id}: ${step.description.replace(/"/g, "'")}" >&2`);
+    lines.push(`bash ${q(step.script)}`);
+    if (step.check) {
+      const attempts = Math.max(1, Math.ceil(step.check.timeoutSeconds / 5));
+      lines.push(
+        `healthy=0; for attempt in $(seq 1 ${attempts}); do if bash -c ${q(step.check.command)} >/tmp/drydock-check.out 2>&1; then healthy=1; break; fi; sleep 5; done`,
+        `if [ "$healthy" != 1 ]; then echo "drydock: ${step.id} still unhealthy after ${step.check.timeoutSeconds}s:" >&2; cat /tmp/drydock-check.out >&2; exit 1; fi`,
+      );
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Phases ordered so every phase comes after the phases it depends on. */
+export function topologicalOrder(phases: readonly Phase[]): Phase[] {
+  const byId = new Map(phases.map((p) => [p.id, p]));
+  const done = new Set<string>();
+  const visiting = new Set<string>();
+  const order: Phase[] = [];
+  const visit = (p: Phase) => {
+    if (done.has(p.id)) return;
+    if (visiting.has(p.id)) throw new Error(`dependency cycle through phase ${p.id}`);
+    visiting.add(p.id);
+    for (const d of p.dependsOn) {
+      const dep = byId.get(d);
+      if (!dep) throw new Error(`phase ${p.id} depends on unknown phase ${d}`);
+      visit(dep);
+    }
+    visiting.delete(p.id);
+    done.add(p.id);
+    order.push(p);
+  };
+  phases.forEach(visit);
+  return order;
+}

@@ -1,0 +1,76 @@
+// Provisioning in the program: every remote command's host, dependencies and secrets.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { loadSpecFile, requireSpec } from "../../spec";
+import { planAddresses } from "../../spec/addresses";
+import { EXAMPLES_DIR } from "../helpers";
+import { isSecretValue, runIndex, unwrapSecrets, type ProgramRun } from "./harness";
+
+const COMMAND = "command:remote:Command";
+const commands = (run: ProgramRun) => run.resources.filter((r) => r.type === COMMAND);
+const deps = (run: ProgramRun, name: string) => run.dependsOn.get(`${COMMAND}::${name}`) ?? [];
+const decodeInline = (cmd: string) => Buffer.from(/^echo (\S+) \| base64 -d/.exec(cmd)![1]!, "base64").toString();
+
+test("hosts-ha: one files command per host, phases in plan order, a drain for each worker", async () => {
+  const run = await runIndex({ "drydock:specFile": join(EXAMPLES_DIR, "hosts-ha.yaml") });
+  const spec = requireSpec(loadSpecFile(join(EXAMPLES_DIR, "hosts-ha.yaml")));
+  const hosts = planAddresses(spec).hosts;
+  const names = commands(run).map((c) => c.name);
+  for (const h of hosts) assert.ok(names.includes(`lab-${h.name}-files`));
+  assert.deepEqual(names.filter((n) => n.endsWith("-leave")).sort(), ["lab-w-1-leave", "lab-w-2-leave"]);
+  assert.deepEqual(names.filter((n) => n.startsWith("lab-w-1-") && !n.endsWith("files") && !n.endsWith("leave")), ["lab-w-1-0-os-prep", "lab-w-1-1-kubelet-start"]);
+
+  for (const c of commands(run)) {
+    const host = hosts.find((h) => c.name.startsWith(`lab-${h.name}-`))!;
+    const target = c.name.endsWith("-leave") ? "192.168.10.11" : host.address;
+    assert.ok(isSecretValue(c.inputs.connection), "the connection holds the SSH key: secret");
+    assert.equal(unwrapSecrets(c.inputs.connection).host, target, `${c.name} runs on ${target}`);
+    // Nothing secret on a command line; keys and file contents only through stdin.
+    for (const field of ["create", "update", "delete"]) assert.doesNotMatch(String(c.inputs[field] ?? ""), /PRIVATE KEY|LS0tLS1CRUdJTiBQUklWQVRF/);
+  }
+  for (const h of hosts) {
+    const files = commands(run).find((c) => c.name === `lab-${h.name}-files`)!;
+    assert.equal(files.inputs.create, "sudo -n bash -s");
+    assert.ok(isSecretValue(files.inputs.stdin), "file contents are a secret");
+    assert.equal(files.inputs.logging, "none");
+    assert.match(decodeInline(files.inputs.delete), /systemctl disable --now/, "destroying a host's provisioning resets the host");
+  }
+  // Ordering: etcd quorum before kubelets; workers after every API server; workers independent.
+  const phase = (host: string, step: string) => commands(run).find((c) => c.name.startsWith(`lab-${host}-`) && c.name.endsWith(`-${step}`))!.name;
+  const cpKubelet = ["cp-1", "cp-2", "cp-3"].map((h) => phase(h, "kubelet-start"));
+  for (const w of ["w-1", "w-2"]) {
+    const d = deps(run, phase(w, "kubelet-start"));
+    for (const k of cpKubelet) assert.ok(d.includes(k), `${w} kubelet after ${k}`);
+    assert.ok(d.includes(phase(w, "os-prep")));
+    assert.ok(!d.some((x) => /lab-w-\d/.test(x) && !x.startsWith(`lab-${w}-`)));
+  }
+  assert.ok(deps(run, cpKubelet[1]!).includes(cpKubelet[0]!), "control planes one at a time");
+  assert.ok(deps(run, cpKubelet[2]!).includes(cpKubelet[1]!));
+  const manifests = commands(run).find((c) => c.name.startsWith("lab-cp-1-") && c.name.endsWith("-cluster-manifests"))!.name;
+  for (const k of cpKubelet) assert.ok(deps(run, manifests).includes(k), "manifests after every API server is ready");
+  const leave = commands(run).find((c) => c.name === "lab-w-1-leave")!;
+  assert.equal(leave.inputs.create, "true");
+  assert.match(decodeInline(leave.inputs.delete), /drain w-1 --ignore-daemonsets --delete-emptydir-data --timeout=300s[\s\S]*delete node w-1/);
+  assert.ok(deps(run, "lab-w-1-leave").includes(phase("w-1", "kubelet-start")), "drained before the worker's own provisioning goes");
+  for (const c of commands(run).filter((c) => !c.name.endsWith("-files") && !c.name.endsWith("-leave"))) {
+    assert.ok(isSecretValue(c.inputs.triggers), `${c.name} triggers are digests kept secret`);
+    assert.ok(deps(run, c.name).some((d) => d.endsWith("-files")), `${c.name} after its host's files`);
+  }
+});
+
+test("aws-ha: provisioning goes through the bastion, waits for each machine, and never resets (machines are deleted instead)", async () => {
+  const run = await runIndex({ "drydock:specFile": join(EXAMPLES_DIR, "aws-ha.yaml") });
+  const files = commands(run).filter((c) => c.name.endsWith("-files"));
+  assert.equal(files.length, 9);
+  for (const f of files) {
+    const host = f.name.replace(/^prod-/, "").replace(/-files$/, "");
+    assert.ok(deps(run, f.name).includes(`prod-${host}`), "waits for its instance");
+    assert.equal(f.inputs.delete, undefined);
+    const connection = unwrapSecrets(f.inputs.connection);
+    assert.equal(connection.proxy.host, "203.0.113.10", "through the bastion");
+    assert.equal(connection.user, "ubuntu");
+    assert.ok(isSecretValue(f.inputs.connection), "SSH key is a secret");
+    assert.equal(connection.dialErrorLimit, 40, "bounded SSH retries after boot");
+  }
+});

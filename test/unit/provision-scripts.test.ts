@@ -1,0 +1,114 @@
+// The scripts provisioning sends over SSH, run here with bash: the file bundle,
+// a phase with a failing health check, and the phase plan.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadSpecFile, requireSpec, validateSpec } from "../../spec";
+import { fileBundleScript, filesDigest } from "../../hosts/file-bundle";
+import { planPhases, phaseScript, type Phase } from "../../hosts/phases";
+import { hostPlans } from "../../hosts/host-plan";
+import { sequentialStages } from "../../hosts/stages";
+import { certificateInventory } from "../../pki/inventory";
+import { shapeMaterial } from "../../pki/issue";
+import { planAddresses } from "../../spec/addresses";
+import { awsBase, EXAMPLES_DIR } from "../helpers";
+
+const bash = (script: string, env: NodeJS.ProcessEnv = {}) => spawnSync("bash", ["-s"], { input: script, encoding: "utf8", env: { ...process.env, ...env }, timeout: 60_000 });
+
+test("file bundle: every file written with its content, mode and owner; the list of paths kept for reset", () => {
+  const root = mkdtempSync(join(tmpdir(), "drydock-bundle-"));
+  try {
+    const spec = requireSpec(loadSpecFile(join(EXAMPLES_DIR, "minimal.yaml")));
+    const plans = hostPlans({ spec, addresses: planAddresses(spec), material: shapeMaterial(certificateInventory(spec, planAddresses(spec))), apiEndpointHost: "192.168.56.10" });
+    const files = plans[0]!.files;
+    const script = fileBundleScript(files);
+    assert.doesNotMatch(script, /PRIVATE KEY/, "contents travel base64-encoded inside stdin");
+    const r = bash(script, { DRYDOCK_ROOT: root });
+    assert.equal(r.status, 0, r.stderr);
+    for (const f of files) {
+      const path = join(root, f.path);
+      assert.equal(readFileSync(path, "utf8"), f.content, f.path);
+      assert.equal(statSync(path).mode & 0o777, f.mode, `${f.path} mode`);
+      assert.equal(statSync(path).uid, 0);
+    }
+    assert.deepEqual(readFileSync(join(root, "usr/local/lib/drydock/files.list"), "utf8").trim().split("\n"), files.map((f) => f.path));
+    // Re-running is harmless (idempotent).
+    assert.equal(bash(script, { DRYDOCK_ROOT: root }).status, 0);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("phase script: runs steps in order, waits for health, and fails loudly with the check's output", () => {
+  const dir = mkdtempSync(join(tmpdir(), "drydock-phase-"));
+  try {
+    const script = (name: string, body: string) => {
+      const path = join(dir, `${name}.sh`);
+      writeFileSync(path, `#!/bin/bash\n${body}\n`);
+      chmodSync(path, 0o755);
+      return path;
+    };
+    const log = join(dir, "log");
+    const phase = (check: string): Phase => ({
+      id: "h/0-a",
+      host: "h",
+      dependsOn: [],
+      steps: [
+        { id: "h/a", host: "h", name: "a", description: "first", script: script("a", `echo a >> ${log}`), dependsOn: [], check: null, triggers: [] },
+        { id: "h/b", host: "h", name: "b", description: "second", script: script("b", `echo b >> ${log}; touch ${dir}/ready`), dependsOn: ["h/a"], check: { command: check, timeoutSeconds: 5 }, triggers: [] },
+      ],
+    });
+    const ok = bash(phaseScript(phase(`test -f ${dir}/ready`)));
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(readFileSync(log, "utf8"), "a\nb\n");
+    const failing = bash(phaseScript(phase(`echo "etcd: connection refused" >&2; false`)));
+    assert.equal(failing.status, 1);
+    assert.match(failing.stderr, /drydock: h\/b still unhealthy after 5s:\netcd: connection refused/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("phases: a worker is a few remote commands, workers never wait on each other, and stages do not grow with workers", () => {
+  const phasesFor = (workers: number) => {
+    const input = awsBase();
+    input.kubernetes = { podCIDR: "10.128.0.0/14" };
+    input.workers = { pools: [{ name: "general", count: workers }] };
+    const spec = requireSpec(validateSpec(input));
+    const addresses = planAddresses(spec);
+    return planPhases(hostPlans({ spec, addresses, material: shapeMaterial(certificateInventory(spec, addresses)), apiEndpointHost: "x.invalid" }));
+  };
+  const few = phasesFor(3);
+  const many = phasesFor(300);
+  assert.equal(sequentialStages(many), sequentialStages(few));
+  const worker = many.filter((p) => p.host === "general-7");
+  assert.deepEqual(worker.map((p) => p.id), ["general-7/0-os-prep", "general-7/1-kubelet-start"]);
+  for (const p of many.filter((p) => p.host.startsWith("general-"))) {
+    assert.ok(!p.dependsOn.some((d) => d.startsWith("general-") && !d.startsWith(`${p.host}/`)), `${p.id} independent of other workers`);
+  }
+  const kubelet = worker[1]!;
+  for (const cp of ["cp-1", "cp-2", "cp-3"]) assert.ok(kubelet.dependsOn.some((d) => d.startsWith(`${cp}/`)), `waits for ${cp}`);
+  // Control planes restart one at a time: each control plane's kubelet phase waits for the previous one's.
+  const cpKubelet = (h: string) => many.find((p) => p.host === h && p.steps.some((s) => s.name === "kubelet-start"))!;
+  assert.ok(cpKubelet("cp-2").dependsOn.includes(cpKubelet("cp-1").id));
+  assert.ok(cpKubelet("cp-3").dependsOn.includes(cpKubelet("cp-2").id));
+});
+
+test("trigger digests change exactly when a file a step reads changes", () => {
+  const a = [{ path: "/etc/x", content: "1", mode: 0o644, owner: "root:root", secret: false }];
+  const b = [{ ...a[0]!, content: "2" }];
+  assert.equal(filesDigest(a, ["/etc/x"]), filesDigest(a, ["/etc/x"]));
+  assert.notEqual(filesDigest(a, ["/etc/x"]), filesDigest(b, ["/etc/x"]));
+  assert.equal(filesDigest(a, ["/etc/other"]), filesDigest(b, ["/etc/other"]));
+});
+
+test("phases come out in dependency order; a cycle is refused", async () => {
+  const { topologicalOrder } = await import("../../hosts/phases");
+  const p = (id: string, dependsOn: string[]): Phase => ({ id, host: id.split("/")[0]!, steps: [], dependsOn });
+  const order = topologicalOrder([p("a/1", ["b/0"]), p("b/0", []), p("c/0", ["a/1", "b/0"])]).map((x) => x.id);
+  assert.deepEqual(order, ["b/0", "a/1", "c/0"]);
+  assert.throws(() => topologicalOrder([p("a/0", ["b/0"]), p("b/0", ["a/0"])]), /cycle/);
+});
