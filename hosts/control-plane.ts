@@ -277,13 +277,14 @@ export function adminKubectl(args: string, server: string): string {
   return `${BIN_DIR}/kubectl --kubeconfig=${KUBECONFIG_PATHS.admin} --server=${server} --request-timeout=5s ${args}`;
 }
 
-export function apiServerReadyStep(host: PlannedHost, port: number, dependsOn: readonly string[]): StepDraft {
+export function apiServerReadyStep(host: PlannedHost, port: number, endpoint: string, dependsOn: readonly string[]): StepDraft {
   const own = adminKubectl("get --raw /readyz", `https://${host.address}:${port}`);
+  const through = adminKubectl("get --raw /readyz", endpoint);
   return {
     name: "apiserver-ready",
-    description: "the API server on this host answers /readyz",
+    description: "the API server answers /readyz on its own address and through the API endpoint",
     dependsOn,
-    body: own,
-    check: { command: own, timeoutSeconds: 300 },
+    body: `${own}\n${through}`,
+    check: { command: `${own} && ${through}`, timeoutSeconds: 300 },
   };
 }

@@ -12,7 +12,8 @@ import { cniNodeFiles, podRoutesStep } from "./cni";
 import { installScript } from "./install";
 import { kubeletFiles, kubeletStartStep } from "./kubelet";
 import { osFiles, osPrepStep } from "./os";
-import { pkiFilesForHost, type PkiContext } from "./pki-files";
+import { loadBalancerFiles, loadBalancerStep } from "./load-balancer";
+import { endpointUrl, pkiFilesForHost, type PkiContext } from "./pki-files";
 import { buildStep, stepId, type HostStep, type StepDraft } from "./steps";
 
 export const DEFAULT_ARCH: Arch = "amd64";
@@ -65,11 +66,16 @@ export function hostPlans(ctx: PkiContext): HostPlan[] {
       if (cniFiles.some((f) => f.path.endsWith(".service"))) drafts.push(podRoutesStep([own("os-prep")]));
       if (has(host, "controlPlane")) {
         addFiles(files, controlPlaneFiles(spec, host, addresses));
+        const lbFiles = loadBalancerFiles(spec, addresses, host);
+        if (lbFiles.length > 0) {
+          addFiles(files, lbFiles);
+          drafts.push(loadBalancerStep(addresses, [own("os-prep")]));
+        }
         // The kubelet starts the control plane's static pods once etcd can serve them;
         // control planes (re)start one at a time, each ready before the next.
         const previous = controlPlanes[controlPlanes.indexOf(host) - 1];
         drafts.push(kubeletStartStep([own("containerd-start"), ...etcdHealthy, ...(previous ? [stepId(previous.name, "apiserver-ready")] : [])]));
-        drafts.push(apiServerReadyStep(host, port, [own("kubelet-start")]));
+        drafts.push(apiServerReadyStep(host, port, endpointUrl(ctx), [own("kubelet-start")]));
       } else {
         // Workers register through the endpoint: every API server ready first.
         drafts.push(kubeletStartStep([own("containerd-start"), ...apiReady]));

@@ -19,6 +19,8 @@ import { type ClusterSpec, type WorkerPool } from "./normalize";
 import type { HostRole } from "./schema";
 
 export const AWS_MAX_ZONES = 8;
+/** haproxy's port on the VIP: the API servers keep their own port on the same hosts. */
+export const DEFAULT_VIP_PORT = 8443;
 export const AWS_MAX_POOLS = 8;
 export const AWS_SUBNET_SPLIT_BITS = 4;
 export const AWS_SLOTS = { etcd: { start: 8, size: 8 }, controlPlane: { start: 16, size: 16 }, workersStart: 32 } as const;
@@ -155,8 +157,8 @@ export function planAddresses(spec: ClusterSpec): AddressPlan {
   } else {
     base = infra.hosts.map((h) => ({ name: h.name, roles: h.roles, address: h.address, zone: null, pool: h.pool }));
     const controlPlanes = base.filter((h) => h.roles.includes("controlPlane"));
-    if (infra.apiEndpoint.vip) apiEndpoint = { kind: "vip", host: infra.apiEndpoint.vip, port };
-    else if (infra.apiEndpoint.address) apiEndpoint = { kind: "address", host: infra.apiEndpoint.address, port };
+    if (infra.apiEndpoint.vip) apiEndpoint = { kind: "vip", host: infra.apiEndpoint.vip, port: infra.apiEndpoint.port ?? DEFAULT_VIP_PORT };
+    else if (infra.apiEndpoint.address) apiEndpoint = { kind: "address", host: infra.apiEndpoint.address, port: infra.apiEndpoint.port ?? port };
     else apiEndpoint = { kind: "host", host: controlPlanes[0]?.address ?? null, port };
   }
 

@@ -44,7 +44,8 @@ export interface HostsInfrastructure {
     readonly port: number;
     readonly bastion: { readonly host: string; readonly user: string; readonly port: number } | null;
   };
-  readonly apiEndpoint: { readonly vip: string | null; readonly address: string | null };
+  /** port: the endpoint's port (haproxy on the VIP, or the user's load balancer); null for the default. */
+  readonly apiEndpoint: { readonly vip: string | null; readonly address: string | null; readonly port: number | null };
 }
 
 type Parsed = ParsedSpec;
@@ -178,7 +179,7 @@ export function normalize(parsed: Parsed): ClusterSpec {
       provider: "hosts",
       hosts,
       ssh: infra.ssh,
-      apiEndpoint: { vip: infra.apiEndpoint?.vip ?? null, address: infra.apiEndpoint?.address ?? null },
+      apiEndpoint: { vip: infra.apiEndpoint?.vip ?? null, address: infra.apiEndpoint?.address ?? null, port: infra.apiEndpoint?.port ?? null },
     },
   };
 }

@@ -245,6 +245,10 @@ function checkHosts(spec: ClusterSpec, parsed: ParsedSpec, report: Report): void
   if (cpHosts.length > 1 && !vip && !address) {
     report("infrastructure.apiEndpoint", `${cpHosts.length} control-plane hosts need a load-balanced endpoint: set vip (keepalived + haproxy on the control-plane hosts) or address (your own load balancer)`);
   }
+  if (vip && infra.apiEndpoint.port === spec.kubernetes.apiServer.port) {
+    report("infrastructure.apiEndpoint.port", `must differ from kubernetes.apiServer.port (${spec.kubernetes.apiServer.port}): haproxy on the VIP shares the control-plane hosts with the API servers`);
+  }
+  if (!vip && !address && infra.apiEndpoint.port !== null) report("infrastructure.apiEndpoint.port", "only with vip or address");
   if (vip && addresses.has(vip)) report("infrastructure.apiEndpoint.vip", `${vip} is a host's own address; the VIP must be a free address on the hosts' network`);
 
   const written = parsed.workers.pools ?? [];

@@ -189,7 +189,7 @@ const hostsInfra = strict({
     port: port.default(22),
     bastion: bastionHost.nullable().default(null),
   }).prefault({}),
-  apiEndpoint: strict({ vip: ipv4.optional(), address: hostOrAddress.optional() }).optional(),
+  apiEndpoint: strict({ vip: ipv4.optional(), address: hostOrAddress.optional(), port: port.optional() }).optional(),
 });
 
 const infrastructure = z.discriminatedUnion(

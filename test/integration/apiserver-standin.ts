@@ -1,6 +1,7 @@
 // A TLS stand-in for kube-apiserver: serves /readyz with a rendered serving
-// certificate. Like the real one (anonymous auth off), a request without a client
-// certificate the cluster CA verifies is answered 401 Unauthorized.
+// certificate. Like drydock's API server (AuthenticationConfiguration), requests
+// without a client certificate are anonymous and may reach only health paths; a
+// client certificate the cluster CA does not verify is answered 401.
 import { createServer, type Server } from "node:https";
 import { readFileSync } from "node:fs";
 import { spawn } from "node:child_process";
@@ -10,12 +11,15 @@ export interface StandIn {
   readonly requests: string[];
   /** Why requests were refused (client certificate verification). */
   readonly refusals: string[];
+  /** Anonymous health probes (load balancers). */
+  readonly anonymous: string[];
   close(): Promise<void>;
 }
 
 export async function startApiServerStandIn(opts: { host: string; port: number; cert: string; key: string; clientCa: string; name?: string }): Promise<StandIn> {
   const requests: string[] = [];
   const refusals: string[] = [];
+  const anonymous: string[] = [];
   const server = createServer(
     {
       cert: readFileSync(opts.cert),
@@ -27,6 +31,14 @@ export async function startApiServerStandIn(opts: { host: string; port: number; 
     },
     (req, res) => {
       const socket = req.socket as import("node:tls").TLSSocket;
+      const presented = Object.keys(socket.getPeerCertificate() ?? {}).length > 0;
+      const health = ["/readyz", "/livez", "/healthz"].includes((req.url ?? "").split("?")[0]!);
+      if (!presented && health) {
+        anonymous.push(req.url ?? "");
+        res.writeHead(200, { "content-type": "text/plain", "x-standin": opts.name ?? "" });
+        res.end("ok");
+        return;
+      }
       if (!socket.authorized) {
         refusals.push(String(socket.authorizationError));
         res.writeHead(401, { "content-type": "application/json" });
@@ -52,6 +64,7 @@ export async function startApiServerStandIn(opts: { host: string; port: number; 
     server,
     requests,
     refusals,
+    anonymous,
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }

@@ -8,7 +8,7 @@ import { renderCluster, type RenderOptions, type RenderedTree } from "../../host
 import { writeRenderedTree } from "../../cli/write-tree";
 import type { ClusterSpec } from "../../spec";
 
-export const DEBIAN_PACKAGES = "etcd-server etcd-client containerd containernetworking-plugins haproxy openssl iproute2 iptables iputils-ping curl systemd";
+export const DEBIAN_PACKAGES = "etcd-server etcd-client containerd containernetworking-plugins haproxy openssl iproute2 iptables iputils-ping curl systemd keepalived";
 
 /** Fails loudly (never skips) when a program the test drives is missing. */
 export function requireBinaries(...names: string[]): void {

@@ -24,7 +24,8 @@ async function loopbackSpec() {
     { name: "cp-2", address: "127.0.0.32", roles: ["controlPlane", "etcd"] },
     { name: "cp-3", address: "127.0.0.33", roles: ["controlPlane", "etcd"] },
   ];
-  input.infrastructure.apiEndpoint = { vip: VIP };
+  // The stand-in plays the whole endpoint: it listens on the VIP's endpoint port.
+  input.infrastructure.apiEndpoint = { vip: VIP, port: await freePort(VIP) };
   return requireSpec(validateSpec(input));
 }
 
@@ -33,7 +34,7 @@ test("kubectl get --raw /readyz through the endpoint succeeds with the rendered 
   const r = renderToTemp(spec);
   const other = renderToTemp(spec);
   const pki = (p: string) => r.host("cp-1", `/etc/kubernetes/pki/${p}`);
-  const standIn = await startApiServerStandIn({ host: VIP, port: spec.kubernetes.apiServer.port, cert: pki("apiserver.crt"), key: pki("apiserver.key"), clientCa: pki("ca.crt") });
+  const standIn = await startApiServerStandIn({ host: VIP, port: spec.infrastructure.provider === "hosts" ? spec.infrastructure.apiEndpoint.port! : 0, cert: pki("apiserver.crt"), key: pki("apiserver.key"), clientCa: pki("ca.crt") });
   try {
     const admin = join(r.dir, "cluster", "admin.kubeconfig");
     const ok = await runAsync("kubectl", ["--kubeconfig", admin, "get", "--raw", "/readyz"]);

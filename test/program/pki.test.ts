@@ -67,7 +67,7 @@ test("the admin kubeconfig output is a secret whose client certificate chains to
   const { value, secret } = await resolveOutput(run.exports.adminKubeconfig as pulumi.Output<string>);
   assert.equal(secret, true);
   const config = parse(value);
-  assert.equal(config.clusters[0].cluster.server, "https://192.168.10.100:6443");
+  assert.equal(config.clusters[0].cluster.server, "https://192.168.10.100:8443", "haproxy on the VIP");
   const ca = new X509Certificate(Buffer.from(config.clusters[0].cluster["certificate-authority-data"], "base64"));
   const client = new X509Certificate(Buffer.from(config.users[0].user["client-certificate-data"], "base64"));
   assert.ok(client.verify(ca.publicKey));
@@ -76,7 +76,7 @@ test("the admin kubeconfig output is a secret whose client certificate chains to
   const caState = run.resources.find((r) => r.name === "lab-ca")!;
   assert.equal(ca.toString().trim(), (caState.state.certificatePem as string).trim());
   const { value: endpoint, secret: endpointSecret } = await resolveOutput(run.exports.apiEndpoint as pulumi.Output<string>);
-  assert.equal(endpoint, "https://192.168.10.100:6443");
+  assert.equal(endpoint, "https://192.168.10.100:8443");
   assert.equal(endpointSecret, false);
 });
 

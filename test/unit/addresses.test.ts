@@ -90,9 +90,14 @@ test("hosts: addresses as given, pod ranges in host order, etcd-only hosts get n
   assert.deepEqual(plan.apiEndpoint, { kind: "host", host: "192.168.1.2", port: 6443 });
 });
 
-test("hosts: the VIP is the API endpoint", () => {
+test("hosts: the VIP is the API endpoint, on haproxy's own port (default 8443, or as given)", () => {
   const plan = planAddresses(requireSpec(validateSpec(hostsBase())));
-  assert.deepEqual(plan.apiEndpoint, { kind: "vip", host: "192.168.10.100", port: 6443 });
+  assert.deepEqual(plan.apiEndpoint, { kind: "vip", host: "192.168.10.100", port: 8443 });
+  const input = hostsBase();
+  input.infrastructure.apiEndpoint.port = 7443;
+  assert.equal(planAddresses(requireSpec(validateSpec(input))).apiEndpoint.port, 7443);
+  input.infrastructure.apiEndpoint = { address: "lb.example.com" };
+  assert.deepEqual(planAddresses(requireSpec(validateSpec(input))).apiEndpoint, { kind: "address", host: "lb.example.com", port: 6443 });
 });
 
 test("service addresses: kubernetes is the 1st, cluster DNS the 10th", () => {

@@ -43,6 +43,7 @@ const cases: Case[] = [
   { name: "zero control-plane nodes", spec: aws({ "controlPlane.count": 0 }), path: "controlPlane.count", gist: "at least 1" },
   { name: "HA control plane on hosts without endpoint", spec: hosts({ "infrastructure.apiEndpoint": undefined }), path: "infrastructure.apiEndpoint", gist: "load-balanced endpoint" },
   { name: "both vip and address", spec: hosts({ "infrastructure.apiEndpoint.address": "lb.example.com" }), path: "infrastructure.apiEndpoint", gist: "not both" },
+  { name: "VIP endpoint port equal to the API server port", spec: hosts({ "infrastructure.apiEndpoint.port": 6443 }), path: "infrastructure.apiEndpoint.port", gist: "must differ from kubernetes.apiServer.port" },
   { name: "vip equals a host address", spec: hosts({ "infrastructure.apiEndpoint.vip": "192.168.10.12" }), path: "infrastructure.apiEndpoint.vip", gist: "host's own address" },
   { name: "stacked with members != control plane (aws)", spec: aws({ "etcd.topology": "stacked", "etcd.members": 1, "controlPlane.count": 3 }), path: "etcd.members", gist: "must equal controlPlane.count" },
   { name: "stacked with an etcd-only host", spec: hosts({ "etcd.topology": "stacked", "infrastructure.hosts[3].roles": ["etcd", "worker"] }), path: "infrastructure.hosts", gist: "1, 3, 5 or 7" },
