@@ -16,6 +16,36 @@ import type { StepDraft } from "./steps";
 export const CLUSTER_DIR = "/etc/kubernetes/drydock";
 export const MANIFEST_DIR = `${CLUSTER_DIR}/manifests`;
 export const HELM_DIR = `${CLUSTER_DIR}/helm`;
+export const OBJECTS_LIST = `${CLUSTER_DIR}/objects.list`;
+/** What the last successful apply put in the cluster; the next apply removes what left the list. */
+export const APPLIED_LIST = "/var/lib/drydock/applied-objects.list";
+
+/** One line per object drydock owns: "<type for kubectl> <namespace or -> <name>", sorted. */
+export function objectsList(manifests: readonly Manifest[]): string {
+  const lines = manifests.flatMap((m) =>
+    m.objects.map((o) => {
+      const obj = o as { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
+      const [group, version] = obj.apiVersion.includes("/") ? obj.apiVersion.split("/") : ["", obj.apiVersion];
+      const type = group ? `${obj.kind}.${version}.${group}` : obj.kind;
+      return `${type} ${obj.metadata.namespace ?? "-"} ${obj.metadata.name}`;
+    }),
+  );
+  return `${[...new Set(lines)].sort().join("\n")}\n`;
+}
+
+/** Deletes what the previous apply owned and this one does not, then records this one. */
+export function pruneScript(kubectl: (args: string) => string, lists = { current: OBJECTS_LIST, applied: APPLIED_LIST }): string {
+  const { current, applied } = lists;
+  return `mkdir -p "$(dirname ${applied})"
+if [ -f ${applied} ]; then
+  comm -23 <(sort ${applied}) <(sort ${current}) | while read -r type namespace name; do
+    [ -n "$type" ] || continue
+    if [ "$namespace" = "-" ]; then ${kubectl('delete --ignore-not-found "$type" "$name"')}
+    else ${kubectl('delete --ignore-not-found -n "$namespace" "$type" "$name"')}; fi
+  done
+fi
+cp ${current} ${applied}`;
+}
 
 const json = (o: unknown) => `${JSON.stringify(o, null, 2)}\n`;
 
@@ -50,6 +80,7 @@ export function clusterFiles(ctx: PkiContext): HostFile[] {
     ...clusterManifests(ctx).map((m) => publicFile(`${MANIFEST_DIR}/${m.name}`, manifestYaml(m), 0o600)),
     ...helmValues(ctx).map((v) => publicFile(`${HELM_DIR}/${v.name}`, v.content, 0o600)),
     publicFile(`${CLUSTER_DIR}/references.json`, json(upstreamReferences(ctx)), 0o644),
+    publicFile(OBJECTS_LIST, objectsList(clusterManifests(ctx)), 0o644),
   ];
 }
 
@@ -79,8 +110,9 @@ export function clusterSteps(ctx: PkiContext, first: PlannedHost, apiReady: read
     name: "cluster-manifests",
     description: "apply the cluster's objects (server-side)",
     dependsOn: applyAfter,
-    triggers: clusterManifests(ctx).map((m) => `${MANIFEST_DIR}/${m.name}`),
-    body: kubectl(`apply --server-side --force-conflicts --field-manager=drydock -f ${MANIFEST_DIR}/`),
+    triggers: [...clusterManifests(ctx).map((m) => `${MANIFEST_DIR}/${m.name}`), OBJECTS_LIST],
+    // Server-side apply updates what changed; objects no longer rendered are removed.
+    body: `${kubectl(`apply --server-side --force-conflicts --field-manager=drydock -f ${MANIFEST_DIR}/`)}\n${pruneScript(kubectl)}`,
     check: null,
   });
   const nodes = addresses.hosts.filter((h) => h.podCIDR !== null);

@@ -112,3 +112,42 @@ test("phases come out in dependency order; a cycle is refused", async () => {
   assert.deepEqual(order, ["b/0", "a/1", "c/0"]);
   assert.throws(() => topologicalOrder([p("a/0", ["b/0"]), p("b/0", ["a/0"])]), /cycle/);
 });
+
+test("manifest prune: objects that left the rendered list are deleted, nothing else", async () => {
+  const { objectsList, pruneScript, clusterManifests } = await import("../../hosts/cluster-manifests");
+  const dir = mkdtempSync(join(tmpdir(), "drydock-prune-"));
+  try {
+    const calls = join(dir, "calls");
+    const fake = join(dir, "kubectl");
+    writeFileSync(fake, `#!/bin/bash\necho "$*" >> ${calls}\n`);
+    chmodSync(fake, 0o755);
+    const lists = { current: join(dir, "objects.list"), applied: join(dir, "state", "applied.list") };
+    const script = pruneScript((args) => `${fake} ${args}`, lists);
+    const listFor = (cni: string, metricsServer: boolean) => {
+      const input = awsBase();
+      input.network = { cni };
+      input.addons = { metricsServer };
+      const spec = requireSpec(validateSpec(input));
+      const addresses = planAddresses(spec);
+      return objectsList(clusterManifests({ spec, addresses, material: shapeMaterial(certificateInventory(spec, addresses)), apiEndpointHost: "x.invalid" }));
+    };
+    // First apply: nothing to prune.
+    writeFileSync(lists.current, listFor("flannel", true));
+    assert.equal(bash(script).status, 0);
+    assert.throws(() => readFileSync(calls, "utf8"));
+    // Unchanged: nothing to prune.
+    assert.equal(bash(script).status, 0);
+    assert.throws(() => readFileSync(calls, "utf8"));
+    // metrics-server turned off and flannel swapped for calico: exactly their objects go.
+    writeFileSync(lists.current, listFor("calico", false));
+    assert.equal(bash(script).status, 0);
+    const deleted = readFileSync(calls, "utf8").trim().split("\n");
+    assert.ok(deleted.includes("delete --ignore-not-found -n kube-system Deployment.v1.apps metrics-server"), deleted.join("\n"));
+    assert.ok(deleted.includes("delete --ignore-not-found APIService.v1.apiregistration.k8s.io v1beta1.metrics.k8s.io"));
+    assert.ok(deleted.includes("delete --ignore-not-found -n kube-flannel DaemonSet.v1.apps kube-flannel-ds"));
+    assert.ok(!deleted.some((d) => /coredns|kube-proxy/.test(d)), "objects still rendered stay");
+    assert.equal(readFileSync(lists.applied, "utf8"), listFor("calico", false));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
