@@ -97,6 +97,8 @@ export async function resolveOutput<T>(output: pulumi.Output<T>): Promise<{ valu
 export interface RunOptions {
   /** Run dynamic providers for real (default true). */
   readonly runProviders?: boolean;
+  /** Keep every resource's inputs and state (default true); the benchmark only counts. */
+  readonly keepInputs?: boolean;
   /** State of a previous run, by resource name: diff/update run against it as the engine would. */
   readonly priorState?: ReadonlyMap<string, { id: string; state: Record<string, any> }>;
 }
@@ -144,7 +146,8 @@ export async function runIndex(config: Record<string, string>, options: RunOptio
           state = secretOutputs({ ...outs, __provider: news.__provider });
         }
         if (args.type.startsWith("aws:")) state = { ...awsComputed(args.type, args.name), ...args.inputs };
-        resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, operation, inputs: args.inputs, state, id });
+        const keep = options.keepInputs ?? true;
+        resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, operation, inputs: keep ? args.inputs : {}, state: keep ? state : {}, id });
         return { id, state };
       },
       call: (args) => {
