@@ -2,10 +2,10 @@
 // command line, and each file is written atomically with its mode and owner.
 import { createHash } from "node:crypto";
 import type { HostFile } from "./files";
+import { shellQuote as q } from "./shell";
 
 export const DRYDOCK_PATHS_LIST = "/usr/local/lib/drydock/files.list";
 
-const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
 export function fileBundleScript(files: readonly HostFile[]): string {
   const lines = [

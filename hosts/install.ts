@@ -1,6 +1,7 @@
 // Installs pinned release artifacts: every download is checked against the
 // catalog's SHA-256 before anything is installed, so a mismatch installs nothing.
 import type { ArtifactRef } from "../spec/catalog";
+import { shellQuote as q } from "./shell";
 
 export type InstallLayout =
   | { readonly kind: "binary"; readonly target: string }
@@ -14,7 +15,6 @@ export interface InstallItem {
   readonly layout: InstallLayout;
 }
 
-const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
 /**
  * A bash script body. DRYDOCK_ROOT (default /) prefixes every target, so tests

@@ -4,6 +4,7 @@
 // waits on another host.
 import type { HostPlan } from "./host-plan";
 import type { HostStep } from "./steps";
+import { shellQuote as q } from "./shell";
 
 export interface Phase {
   /** "<host>/<index>-<first step name>" */
@@ -39,7 +40,6 @@ export function planPhases(plans: readonly HostPlan[]): Phase[] {
   }));
 }
 
-const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
 /** Runs each step, then its health check with a bounded wait; fails loudly with the check's output. */
 export function phaseScript(phase: Phase): string {

@@ -1,9 +1,9 @@
 // A shell script that makes the same certificate set with the openssl command
 // line (what a hand-rolled "hard way" PKI does): the benchmark's baseline.
 import { CA_IDS, CA_SUBJECTS, resolveAltNames, type PkiInventory } from "../../pki/inventory";
+import { shellQuote as q } from "../../hosts/shell";
 
 const subj = (cn: string, orgs: readonly string[] = []) => [...orgs.map((o) => `/O=${o}`), `/CN=${cn}`].join("");
-const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
 export function opensslScript(inventory: PkiInventory, apiEndpointHost: string): string {
   if (inventory.algorithm !== "ecdsa-p256") throw new Error("the openssl baseline covers ecdsa-p256");
