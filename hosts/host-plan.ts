@@ -6,6 +6,7 @@ import { etcdInstall, nodeInstall } from "./artifacts";
 import { containerdFiles, containerdStartStep } from "./containerd";
 import { apiServerReadyStep, controlPlaneFiles } from "./control-plane";
 import { etcdFiles, etcdHealthyStep, etcdMembers, etcdStartStep } from "./etcd";
+import { etcdBackupFiles, etcdSnapshotsStep } from "./etcd-backup";
 import { addFiles, type HostFile } from "./files";
 import { clusterFiles, clusterSteps } from "./cluster-manifests";
 import { cniNodeFiles, podRoutesStep } from "./cni";
@@ -48,6 +49,8 @@ export function hostPlans(ctx: PkiContext): HostPlan[] {
       drafts.push({ name: "install-etcd", description: `install etcd ${spec.etcd.version} (SHA-256 verified)`, body: installScript(etcdInstall(spec, DEFAULT_ARCH)), check: null });
       drafts.push(etcdStartStep([own("install-etcd")]));
       drafts.push(etcdHealthyStep(members.map((m) => stepId(m.name, "etcd-start"))));
+      addFiles(files, etcdBackupFiles(spec, host, members));
+      drafts.push(etcdSnapshotsStep([own("etcd-healthy")]));
     }
     if (isKubernetesNode(host.roles)) {
       addFiles(files, osFiles(spec.network.proxyMode, spec.network.ipvs?.scheduler ?? null));

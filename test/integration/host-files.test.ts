@@ -22,7 +22,7 @@ test("systemd-analyze verify accepts every rendered unit of every example", () =
     const units = new Map<string, string>();
     for (const file of exampleFiles()) {
       for (const f of renderCluster(requireSpec(loadSpecFile(file))).files) {
-        const m = /^hosts\/([^/]+)(\/etc\/systemd\/system\/.+\.service)$/.exec(f.path);
+        const m = /^hosts\/([^/]+)(\/etc\/systemd\/system\/.+\.(?:service|timer))$/.exec(f.path);
         if (m) units.set(`${file.split("/").pop()}:${m[1]}${m[2]}`, f.content);
       }
     }
