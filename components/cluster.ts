@@ -8,6 +8,7 @@ import { apiServerUrl, kubeconfig } from "../pki/kubeconfig";
 import { Pki } from "./pki";
 import { buildAws } from "./aws";
 import { Provisioning, type Connection } from "./provision";
+import { VersionGuard } from "./providers";
 import type { PlannedHost } from "../spec/addresses";
 
 export interface ClusterArgs {
@@ -62,6 +63,8 @@ export class Cluster extends pulumi.ComponentResource {
           kubeconfig({ clusterName: spec.name, server, caCertificatePem, userName: "kubernetes-admin", clientCertificatePem, clientKeyPem }),
         ),
     );
+    // Refuses a skipped minor or a downgrade at preview, before any host is touched.
+    const guard = new VersionGuard(`${name}-versions`, { kubernetes: spec.kubernetes.version, etcd: spec.etcd.version }, { parent: this });
     if (args.sshPrivateKey !== undefined) {
       const privateKey = pulumi.secret(args.sshPrivateKey);
       let connection: (host: PlannedHost) => pulumi.Input<Connection>;
@@ -94,6 +97,7 @@ export class Cluster extends pulumi.ComponentResource {
           material: this.pki.material(),
           connection,
           machines: awsResult?.instances,
+          guard,
           resetOnDelete: infra.provider === "hosts",
         },
         { parent: this },

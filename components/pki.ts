@@ -6,7 +6,7 @@ import type { AddressPlan } from "../spec/addresses";
 import { CA_IDS, CA_SUBJECTS, certificateInventory, resolveAltNames, type CaId } from "../pki/inventory";
 import type { PkiMaterial } from "../pki/issue";
 import type { IssuedCertificate } from "../pki/x509";
-import { Certificate, CertificateAuthority, PrivateKey, RandomKey } from "./pki-providers";
+import { Certificate, CertificateAuthority, PrivateKey, RandomKey } from "./providers";
 
 export interface PkiArgs {
   readonly spec: ClusterSpec;

@@ -24,6 +24,8 @@ export interface ProvisioningArgs {
   readonly connection: (host: PlannedHost) => pulumi.Input<Connection>;
   /** Machines a host's provisioning waits for (aws instances). */
   readonly machines?: Readonly<Record<string, pulumi.Resource>>;
+  /** Must succeed before any host is touched (the version guard). */
+  readonly guard?: pulumi.Resource;
   /** Reset hosts when their provisioning is destroyed (the hosts backend). */
   readonly resetOnDelete: boolean;
 }
@@ -77,7 +79,7 @@ export class Provisioning extends pulumi.ComponentResource {
           // The bundle prints nothing; never log what a host's files hold.
           logging: "none",
         },
-        { parent: this, ...(machine ? { dependsOn: [machine] } : {}), additionalSecretOutputs: ["stdout", "stderr"] },
+        { parent: this, dependsOn: [...(machine ? [machine] : []), ...(args.guard ? [args.guard] : [])], additionalSecretOutputs: ["stdout", "stderr"] },
       );
     });
 

@@ -74,3 +74,9 @@ test("aws-ha: provisioning goes through the bastion, waits for each machine, and
     assert.equal(connection.dialErrorLimit, 40, "bounded SSH retries after boot");
   }
 });
+
+test("every host's first command waits for the version guard", async () => {
+  const run = await runIndex({ "drydock:specFile": join(EXAMPLES_DIR, "minimal.yaml") });
+  assert.ok(run.resources.some((r) => r.type === "pulumi-nodejs:dynamic/drydock:VersionGuard" && r.name === "minimal-versions"));
+  assert.ok(deps(run, "minimal-solo-files").includes("minimal-versions"));
+});

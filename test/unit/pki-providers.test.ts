@@ -13,7 +13,7 @@ import {
   issueCaFromInputs,
   issueFromInputs,
   type CertificateInputs,
-} from "../../components/pki-providers";
+} from "../../components/providers";
 import { ROOT } from "../helpers";
 
 const ca = issueCaFromInputs({ commonName: "kubernetes", algorithm: "ecdsa-p256", validityDays: 3650 });

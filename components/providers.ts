@@ -1,9 +1,10 @@
-// Dynamic providers that keep issued PKI material in stack state, so an
-// unchanged spec changes nothing. Their methods are serialized by Pulumi and run
-// in the provider host: they use only pki/x509 and Node's crypto.
+// Dynamic providers: PKI material kept in stack state (so an
+// unchanged spec changes nothing) and the version guard. Serialized by Pulumi, run
+// in the provider host: they use only pki/x509, spec/upgrade and Node's crypto.
 import * as pulumi from "@pulumi/pulumi";
 import { randomBytes } from "node:crypto";
 import { generatePrivateKey, issueCertificate, publicKeyPem, type KeyAlgorithm, type Usage } from "../pki/x509";
+import { upgradeProblems, type DeployedVersions } from "../spec/upgrade";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -179,5 +180,31 @@ export class RandomKey extends pulumi.dynamic.Resource {
   declare readonly keyBase64: pulumi.Output<string>;
   constructor(name: string, args: Inputs<RandomKeyInputs>, opts?: pulumi.CustomResourceOptions) {
     super(randomKeyProvider, name, { ...args, keyBase64: undefined }, pulumi.mergeOptions(opts, { additionalSecretOutputs: ["keyBase64"] }), "drydock", "RandomKey");
+  }
+}
+
+/** Remembers the deployed versions; refuses version changes a running cluster cannot take. */
+export const versionGuardProvider: pulumi.dynamic.ResourceProvider = {
+  async check(olds: Partial<DeployedVersions>, news: DeployedVersions) {
+    if (!olds.kubernetes || !olds.etcd) return { inputs: news };
+    const problems = upgradeProblems({ kubernetes: olds.kubernetes, etcd: olds.etcd }, news);
+    return { inputs: news, failures: problems.map((p) => ({ property: p.path, reason: `${p.path}: ${p.message}` })) };
+  },
+  async create(inputs: DeployedVersions) {
+    return { id: newId(), outs: inputs };
+  },
+  async diff(_id: string, olds: DeployedVersions, news: DeployedVersions) {
+    return { changes: olds.kubernetes !== news.kubernetes || olds.etcd !== news.etcd };
+  },
+  async update(_id: string, _olds: DeployedVersions, news: DeployedVersions) {
+    return { outs: news };
+  },
+};
+
+export class VersionGuard extends pulumi.dynamic.Resource {
+  declare readonly kubernetes: pulumi.Output<string>;
+  declare readonly etcd: pulumi.Output<string>;
+  constructor(name: string, args: DeployedVersions, opts?: pulumi.CustomResourceOptions) {
+    super(versionGuardProvider, name, { ...args }, opts, "drydock", "VersionGuard");
   }
 }
