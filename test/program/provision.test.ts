@@ -80,3 +80,22 @@ test("every host's first command waits for the version guard", async () => {
   assert.ok(run.resources.some((r) => r.type === "pulumi-nodejs:dynamic/drydock:VersionGuard" && r.name === "minimal-versions"));
   assert.ok(deps(run, "minimal-solo-files").includes("minimal-versions"));
 });
+
+test("adding a worker creates only that worker's resources and changes no existing one", async () => {
+  const { hostsBase } = await import("../helpers");
+  const { stateOf } = await import("./harness");
+  const spec = hostsBase();
+  spec.network = { cni: "cilium" };
+  const config = () => ({ "drydock:cluster": JSON.stringify(spec) });
+  const first = await runIndex(config());
+  spec.infrastructure.hosts.push({ name: "w-2", address: "192.168.10.22", roles: ["worker"], pool: "general" });
+  const second = await runIndex(config(), { priorState: stateOf(first) });
+  const key = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
+  const before = new Map(first.resources.map((r) => [key(r), JSON.stringify(unwrapSecrets(r.inputs))]));
+  const created = second.resources.filter((r) => !before.has(key(r))).map((r) => r.name).sort();
+  assert.deepEqual(created, ["test-kubelet-client-w-2", "test-kubelet-serving-w-2", "test-w-2-0-os-prep", "test-w-2-1-kubelet-start", "test-w-2-files", "test-w-2-leave"]);
+  const changed = second.resources
+    .filter((r) => before.has(key(r)) && before.get(key(r)) !== JSON.stringify(unwrapSecrets(r.inputs)))
+    .map((r) => r.name);
+  assert.deepEqual(changed, [], "no existing resource's inputs change");
+});
