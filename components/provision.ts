@@ -12,6 +12,7 @@ import { fileBundleScript, filesDigest, resetScript } from "../hosts/file-bundle
 import { hostPlans, type HostPlan } from "../hosts/host-plan";
 import { planPhases, phaseScript, topologicalOrder, type Phase } from "../hosts/phases";
 import { apiServerUrl } from "../pki/kubeconfig";
+import { leaveScript } from "../hosts/etcd-membership";
 
 export type Connection = command.types.input.remote.ConnectionArgs;
 
@@ -121,6 +122,18 @@ export class Provisioning extends pulumi.ComponentResource {
       new command.remote.Command(
         `${cluster}-${host.name}-leave`,
         { connection: args.connection(first), create: "true", delete: runInline(drainScript(host.name, server)), logging: "stderr" },
+        { parent: this, dependsOn: [commands[last.id]!] },
+      );
+    }
+    // etcd members: removed from the cluster (from another member) before their host goes.
+    const members = shape.map((p) => p.host).filter((h) => h.roles.includes("etcd"));
+    for (const member of members) {
+      const other = members.find((m) => m !== member);
+      if (!other) continue;
+      const last = [...this.phases].reverse().find((p) => p.host === member.name)!;
+      new command.remote.Command(
+        `${cluster}-${member.name}-etcd-leave`,
+        { connection: args.connection(other), create: "true", delete: runInline(leaveScript(member)), logging: "stderr" },
         { parent: this, dependsOn: [commands[last.id]!] },
       );
     }

@@ -65,6 +65,9 @@ export function etcdConfig(spec: ClusterSpec, member: PlannedHost, members: read
     "peer-transport-security": tls("peer"),
     "tls-min-version": "TLS1.2",
     "cipher-suites": ETCD_CIPHER_SUITES,
+    // A restarted or newly added member asks before campaigning, so it cannot force
+    // an election on a healthy leader (the default from etcd 3.5; explicit for older).
+    "pre-vote": true,
     "auto-compaction-mode": "periodic",
     "auto-compaction-retention": "8h",
     "snapshot-count": 10000,
@@ -107,13 +110,15 @@ export function etcdctl(args: string, endpoints = etcdClientUrl("127.0.0.1")): s
   return `ETCDCTL_API=3 ${BIN_DIR}/etcdctl --endpoints=${endpoints} --cacert=${pki}/ca.crt --cert=${pki}/healthcheck-client.crt --key=${pki}/healthcheck-client.key --dial-timeout=3s --command-timeout=5s ${args}`;
 }
 
-export function etcdStartStep(dependsOn: readonly string[]): StepDraft {
+/** `prepare` runs before etcd starts (joining a running cluster when the member is new). */
+export function etcdStartStep(dependsOn: readonly string[], prepare = "true"): StepDraft {
   return {
     name: "etcd-start",
     description: "start the etcd member",
     dependsOn,
     triggers: [ETCD_CONFIG_PATH, ETCD_UNIT_PATH, `${PKI_DIR}/etcd/server.crt`, `${PKI_DIR}/etcd/peer.crt`],
     body: `
+${prepare}
 install -d -m 0700 ${ETCD_DATA_DIR}
 systemctl daemon-reload
 systemctl enable etcd

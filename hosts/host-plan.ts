@@ -7,7 +7,8 @@ import { containerdFiles, containerdStartStep } from "./containerd";
 import { apiServerReadyStep, controlPlaneFiles } from "./control-plane";
 import { etcdFiles, etcdHealthyStep, etcdMembers, etcdStartStep } from "./etcd";
 import { etcdBackupFiles, etcdSnapshotsStep } from "./etcd-backup";
-import { addFiles, type HostFile } from "./files";
+import { JOIN_SCRIPT, joinScript } from "./etcd-membership";
+import { addFiles, publicFile, type HostFile } from "./files";
 import { clusterFiles, clusterSteps } from "./cluster-manifests";
 import { cniNodeFiles, podRoutesStep } from "./cni";
 import { installScript } from "./install";
@@ -47,7 +48,8 @@ export function hostPlans(ctx: PkiContext): HostPlan[] {
     if (has(host, "etcd")) {
       addFiles(files, etcdFiles(spec, host, members));
       drafts.push({ name: "install-etcd", description: `install etcd ${spec.etcd.version} (SHA-256 verified)`, body: installScript(etcdInstall(spec, DEFAULT_ARCH)), check: null });
-      drafts.push(etcdStartStep([own("install-etcd")]));
+      addFiles(files, [publicFile(JOIN_SCRIPT, joinScript(host, members.filter((m) => m !== host)), 0o755)]);
+      drafts.push(etcdStartStep([own("install-etcd")], `bash ${JOIN_SCRIPT}`));
       drafts.push(etcdHealthyStep(members.map((m) => stepId(m.name, "etcd-start"))));
       addFiles(files, etcdBackupFiles(spec, host, members));
       drafts.push(etcdSnapshotsStep([own("etcd-healthy")]));

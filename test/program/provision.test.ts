@@ -18,12 +18,12 @@ test("hosts-ha: one files command per host, phases in plan order, a drain for ea
   const hosts = planAddresses(spec).hosts;
   const names = commands(run).map((c) => c.name);
   for (const h of hosts) assert.ok(names.includes(`lab-${h.name}-files`));
-  assert.deepEqual(names.filter((n) => n.endsWith("-leave")).sort(), ["lab-w-1-leave", "lab-w-2-leave"]);
+  assert.deepEqual(names.filter((n) => n.endsWith("-leave")).sort(), ["lab-cp-1-etcd-leave", "lab-cp-2-etcd-leave", "lab-cp-3-etcd-leave", "lab-w-1-leave", "lab-w-2-leave"]);
   assert.deepEqual(names.filter((n) => n.startsWith("lab-w-1-") && !n.endsWith("files") && !n.endsWith("leave")), ["lab-w-1-0-os-prep", "lab-w-1-1-kubelet-start"]);
 
   for (const c of commands(run)) {
     const host = hosts.find((h) => c.name.startsWith(`lab-${h.name}-`))!;
-    const target = c.name.endsWith("-leave") ? "192.168.10.11" : host.address;
+    const target = c.name === "lab-cp-1-etcd-leave" ? "192.168.10.12" : c.name.endsWith("-leave") ? "192.168.10.11" : host.address;
     assert.ok(isSecretValue(c.inputs.connection), "the connection holds the SSH key: secret");
     assert.equal(unwrapSecrets(c.inputs.connection).host, target, `${c.name} runs on ${target}`);
     // Nothing secret on a command line; keys and file contents only through stdin.
@@ -53,6 +53,10 @@ test("hosts-ha: one files command per host, phases in plan order, a drain for ea
   assert.equal(leave.inputs.create, "true");
   assert.match(decodeInline(leave.inputs.delete), /drain w-1 --ignore-daemonsets --delete-emptydir-data --timeout=300s[\s\S]*delete node w-1/);
   assert.ok(deps(run, "lab-w-1-leave").includes(phase("w-1", "kubelet-start")), "drained before the worker's own provisioning goes");
+  // etcd members leave the cluster (member remove, run on another member) before their host goes.
+  const etcdLeave = commands(run).find((c) => c.name === "lab-cp-2-etcd-leave")!;
+  assert.equal(unwrapSecrets(etcdLeave.inputs.connection).host, "192.168.10.11");
+  assert.match(decodeInline(etcdLeave.inputs.delete), /member remove "\$id"/);
   for (const c of commands(run).filter((c) => !c.name.endsWith("-files") && !c.name.endsWith("-leave"))) {
     assert.ok(isSecretValue(c.inputs.triggers), `${c.name} triggers are digests kept secret`);
     assert.ok(deps(run, c.name).some((d) => d.endsWith("-files")), `${c.name} after its host's files`);

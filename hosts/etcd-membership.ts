@@ -1,0 +1,76 @@
+// etcd membership that follows the spec, one change at a time, never losing
+// quorum: a new member is added to the running cluster (member add) before it
+// starts, and starts with initial-cluster-state "existing"; a member leaving is
+// removed from the cluster (member remove) before its host is reset or deleted.
+// Scripts read paths and endpoints from the environment with production
+// defaults, so tests run them against processes on loopback addresses.
+import type { PlannedHost } from "../spec/addresses";
+import { BIN_DIR } from "./artifacts";
+import { ETCD_CONFIG_PATH, ETCD_DATA_DIR, etcdClientUrl, etcdPeerUrl } from "./etcd";
+import { PKI_DIR } from "./pki-files";
+import { shellQuote as q } from "./shell";
+
+export const JOIN_SCRIPT = "/usr/local/lib/drydock/etcd-join.sh";
+
+const ETCDCTL = `ETCDCTL_API=3 etcdctl --cacert="$pki/ca.crt" --cert="$pki/healthcheck-client.crt" --key="$pki/healthcheck-client.key" --dial-timeout=3s --command-timeout=10s`;
+
+/**
+ * Prepares this member's config before etcd starts. With an empty data dir and a
+ * running cluster among the other members, it adds itself (member add) and
+ * switches its config to join: initial-cluster-state existing, with the cluster's
+ * current members. Otherwise (first bring-up, or a restart) the config is used as rendered.
+ */
+export function joinScript(member: PlannedHost, others: readonly PlannedHost[]): string {
+  return `#!/bin/bash
+set -euo pipefail
+export PATH="${BIN_DIR}:$PATH"
+config="\${ETCD_CONFIG:-${ETCD_CONFIG_PATH}}"
+data="\${ETCD_DATA_DIR:-${ETCD_DATA_DIR}}"
+pki="\${ETCD_PKI_DIR:-${PKI_DIR}/etcd}"
+others="\${ETCD_OTHER_ENDPOINTS:-${others.map((m) => etcdClientUrl(m.address)).join(",")}}"
+name=${q(member.name)}
+peer=${q(etcdPeerUrl(member.address))}
+# A member with data is already part of the cluster: nothing to do.
+if [ -d "$data/member" ]; then exit 0; fi
+# No other member answering: this is the cluster's first bring-up.
+[ -n "$others" ] || exit 0
+list="$(${ETCDCTL} --endpoints="$others" member list -w simple 2>/dev/null)" || exit 0
+if ! grep -q ", $peer" <<<"$list"; then
+  # etcd refuses a new member until every current member has been active a while
+  # (strict reconfiguration check): retry, bounded.
+  for attempt in $(seq 1 30); do
+    if out="$(${ETCDCTL} --endpoints="$others" member add "$name" --peer-urls="$peer" 2>&1)"; then break; fi
+    if [ "$attempt" = 30 ]; then echo "drydock: member add $name failed: $out" >&2; exit 1; fi
+    sleep 2
+  done
+  list="$(${ETCDCTL} --endpoints="$others" member list -w simple)"
+fi
+# The cluster as it is now, this member included (it has no name until it starts).
+cluster="$(awk -F', ' -v self="$name" -v peer="$peer" '{ n = ($3 == "" ? self : $3); if ($4 == peer) n = self; printf "%s%s=%s", (NR > 1 ? "," : ""), n, $4 }' <<<"$list")"
+sed -i -e "s|^initial-cluster-state: .*|initial-cluster-state: existing|" -e "s|^initial-cluster: .*|initial-cluster: $cluster|" "$config"
+echo "drydock: $name joins the running cluster: $cluster"
+`;
+}
+
+/**
+ * Run on a remaining member: removes the leaving member from the cluster by name.
+ * With no cluster answering (the whole cluster is being torn down) or only this
+ * member left, there is nothing to remove from.
+ */
+export function leaveScript(member: PlannedHost): string {
+  return `set -uo pipefail
+export PATH="${BIN_DIR}:$PATH"
+pki="\${ETCD_PKI_DIR:-${PKI_DIR}/etcd}"
+endpoints="\${ETCD_ENDPOINTS:-${etcdClientUrl("127.0.0.1")}}"
+if ! list="$(${ETCDCTL} --endpoints="$endpoints" member list -w simple 2>/dev/null)"; then
+  echo "drydock: no etcd cluster answers at $endpoints; nothing to remove ${member.name} from" >&2; exit 0
+fi
+[ "$(grep -c . <<<"$list")" -gt 1 ] || exit 0
+id="$(awk -F', ' -v name=${q(member.name)} -v peer=${q(etcdPeerUrl(member.address))} '$3 == name || $4 == peer { print $1 }' <<<"$list")"
+set -e
+if [ -n "$id" ]; then
+  ${ETCDCTL} --endpoints="$endpoints" member remove "$id"
+  echo "drydock: removed etcd member ${member.name} ($id)"
+fi
+`;
+}
