@@ -20,16 +20,22 @@ export interface InstallItem {
  * A bash script body. DRYDOCK_ROOT (default /) prefixes every target, so tests
  * install into a temporary root. Downloads go to a temporary folder removed on exit.
  */
+export const INSTALLED_DIR = "/usr/local/lib/drydock/installed";
+
+/** Marks an artifact as installed: re-runs skip it; a new version (new checksum) installs. */
+const marker = (item: InstallItem) => `"$root"${q(`${INSTALLED_DIR}/${item.artifact.name}-${item.artifact.sha256}`)}`;
+
 export function installScript(items: readonly InstallItem[]): string {
   const lines = [
     'root="${DRYDOCK_ROOT:-}"',
     'work="$(mktemp -d)"',
     'trap \'rm -rf "$work"\' EXIT',
     "fetch() { curl --fail --silent --show-error --location --retry 3 --connect-timeout 10 --output \"$2\" \"$1\"; }",
-    "# 1. Download and verify everything; stop before installing anything on a mismatch.",
+    "# 1. Download and verify everything not yet installed; stop before installing anything on a mismatch.",
   ];
   items.forEach((item, i) => {
     const file = `"$work/a${i}"`;
+    lines.push(`if [ ! -f ${marker(item)} ]; then`);
     lines.push(`fetch ${q(item.artifact.url)} ${file}`);
     lines.push(
       `actual="$(sha256sum ${file} | cut -d' ' -f1)"`,
@@ -37,12 +43,14 @@ export function installScript(items: readonly InstallItem[]): string {
       `  echo ${q(`drydock: checksum mismatch for ${item.artifact.name} ${item.artifact.version} from ${item.artifact.url}: expected ${item.artifact.sha256}, got `)}"$actual"'; nothing was installed' >&2`,
       "  exit 1",
       "fi",
+      "fi",
     );
   });
   lines.push("# 2. Install.");
   items.forEach((item, i) => {
     const file = `"$work/a${i}"`;
     const layout = item.layout;
+    lines.push(`if [ ! -f ${marker(item)} ]; then`);
     if (layout.kind === "binary") {
       lines.push(`install -D -m 0755 ${file} "$root"${q(layout.target)}`);
     } else if (layout.kind === "tarball") {
@@ -55,6 +63,8 @@ export function installScript(items: readonly InstallItem[]): string {
     } else {
       lines.push(`mkdir -p "$root"${q(layout.targetDir)} && tar -xzf ${file} -C "$root"${q(layout.targetDir)}`);
     }
+    lines.push(`mkdir -p "$root"${q(INSTALLED_DIR)} && rm -f "$root"${q(`${INSTALLED_DIR}/${item.artifact.name}-`)}* && touch ${marker(item)}`);
+    lines.push("fi");
   });
   return lines.join("\n");
 }

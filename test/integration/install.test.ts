@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { installScript, type InstallItem } from "../../hosts/install";
@@ -68,7 +68,14 @@ test("install step: verified downloads install into the root; a tampered artifac
       });
     const installed = await runAsync({ DRYDOCK_ROOT: root });
     assert.equal(installed.code, 0, installed.stderr);
-    assert.deepEqual(listTree(root).sort(), ["usr/local/bin/etcd", "usr/local/bin/etcdctl", "usr/local/bin/kubectl"]);
+    assert.deepEqual(listTree(root).filter((p) => p.startsWith("usr/local/bin/")).sort(), ["usr/local/bin/etcd", "usr/local/bin/etcdctl", "usr/local/bin/kubectl"]);
+    assert.deepEqual(listTree(join(root, "usr/local/lib/drydock/installed")).sort(), [`etcd-${good[1]!.artifact.sha256}`, `kubectl-${good[0]!.artifact.sha256}`]);
+
+    // A re-run (a phase re-running for another file's change) downloads nothing: the mirror is gone.
+    renameSync(join(mirror, "release"), join(mirror, "gone"));
+    const again = await runAsync({ DRYDOCK_ROOT: root });
+    assert.equal(again.code, 0, again.stderr);
+    renameSync(join(mirror, "gone"), join(mirror, "release"));
     assert.equal(statSync(join(root, "usr/local/bin/etcd")).mode & 0o777, 0o755);
     assert.equal(runOk(join(root, "usr/local/bin/etcdctl"), []).trim(), "etcdctl");
 
@@ -79,6 +86,14 @@ test("install step: verified downloads install into the root; a tampered artifac
     assert.equal(tampered.code, 1);
     assert.match(tampered.stderr, new RegExp(`drydock: checksum mismatch for etcd 9\\.9\\.9 from ${base.replace(/[.]/g, "\\.")}/release/etcd\\.tar\\.gz: expected ${good[1]!.artifact.sha256}, got [0-9a-f]{64}; nothing was installed`));
     assert.deepEqual(listTree(fresh), [], "nothing installed, not even the artifact that verified");
+    // A new version (new checksum) on the installed root is downloaded, verified and installed.
+    writeFileSync(join(mirror, "release", "kubectl"), "#!/bin/sh\necho kubectl v2\n");
+    const newer = items()[0]!;
+    writeFileSync(script, `set -euo pipefail\n${installScript([newer])}\n`);
+    const upgraded = await runAsync({ DRYDOCK_ROOT: root });
+    assert.equal(upgraded.code, 0, upgraded.stderr);
+    assert.equal(runOk(join(root, "usr/local/bin/kubectl"), []).trim(), "kubectl v2");
+    assert.deepEqual(listTree(join(root, "usr/local/lib/drydock/installed")).filter((f) => f.startsWith("kubectl-")), [`kubectl-${newer.artifact.sha256}`], "one marker per artifact");
   } finally {
     server.close();
     rmSync(work, { recursive: true, force: true });
