@@ -3,10 +3,10 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { join } from "node:path";
-import { CA_IDS, type CaId, type PkiInventory } from "./inventory";
-import { issueCa, issueLeaf, issuePki, newEncryptionKey, type PkiMaterial } from "./issue";
+import type { PkiInventory } from "./inventory";
+import { assembleMaterial, issueCas, issueLeaves, issuePki, type PkiMaterial } from "./issue";
 import type { WorkerJob } from "./issue-worker";
-import { generatePrivateKey, newIssuerCache, type IssuedCertificate } from "./x509";
+import type { IssuedCertificate } from "./x509";
 
 /** Below this many certificates a worker's start-up costs more than it saves. */
 export const PARALLEL_THRESHOLD = 400;
@@ -30,23 +30,15 @@ export async function issuePkiParallel(
   threads: number = Math.min(availableParallelism(), 8),
 ): Promise<PkiMaterial> {
   if (inventory.certificates.length < PARALLEL_THRESHOLD || threads < 2) return issuePki(inventory, apiEndpointHost, now);
-  const cas = Object.fromEntries(CA_IDS.map((id) => [id, issueCa(id, inventory.algorithm, inventory.caValidityDays, now)])) as Record<CaId, IssuedCertificate>;
+  const cas = issueCas(inventory, now);
   const size = Math.ceil(inventory.certificates.length / threads);
   const slices = Array.from({ length: threads }, (_, i) => inventory.certificates.slice(i * size, (i + 1) * size)).filter((s) => s.length > 0);
   const job = (certificates: WorkerJob["certificates"]): WorkerJob => ({
-    certificates, cas, algorithm: inventory.algorithm, validityDays: inventory.certValidityDays, apiEndpointHost, now: now.toISOString(),
+    certificates, cas, algorithm: inventory.algorithm, certValidityDays: inventory.certValidityDays, apiEndpointHost, now: now.toISOString(),
   });
   // Workers take every slice but the first; this thread issues the first meanwhile.
   const pending = slices.slice(1).map((slice) => startWorker(job(slice)));
-  const cache = newIssuerCache();
-  const own = slices[0]!.map((cert) => issueLeaf(cert, cas[cert.ca], inventory.algorithm, inventory.certValidityDays, apiEndpointHost, now, cache));
-  const results = [own, ...(await Promise.all(pending))];
-  const certificates: Record<string, IssuedCertificate> = {};
-  slices.forEach((slice, i) => slice.forEach((cert, j) => (certificates[cert.id] = results[i]![j]!)));
-  return {
-    cas,
-    certificates,
-    serviceAccountKeyPem: generatePrivateKey(inventory.algorithm).privateKeyPem,
-    encryptionKey: newEncryptionKey(),
-  };
+  const own = issueLeaves(slices[0]!, cas, inventory, apiEndpointHost, now);
+  // Slices are consecutive, so concatenated results follow inventory order.
+  return assembleMaterial(inventory, cas, [own, ...(await Promise.all(pending))].flat());
 }

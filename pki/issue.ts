@@ -38,20 +38,36 @@ export function newEncryptionKey(): string {
   return randomBytes(32).toString("base64");
 }
 
-/** Fresh material for a whole inventory (offline render; Pulumi keeps its own in state). */
-export function issuePki(inventory: PkiInventory, apiEndpointHost: string | null, now: Date = new Date()): PkiMaterial {
-  const cas = Object.fromEntries(CA_IDS.map((id) => [id, issueCa(id, inventory.algorithm, inventory.caValidityDays, now)])) as Record<CaId, IssuedCertificate>;
-  const certificates: Record<string, IssuedCertificate> = {};
+export function issueCas(inventory: PkiInventory, now: Date): Record<CaId, IssuedCertificate> {
+  return Object.fromEntries(CA_IDS.map((id) => [id, issueCa(id, inventory.algorithm, inventory.caValidityDays, now)])) as Record<CaId, IssuedCertificate>;
+}
+
+/** Leaves of an inventory (or a slice of one), in order; one issuer cache for the run. */
+export function issueLeaves(
+  certificates: readonly CertificateSpec[],
+  cas: Readonly<Record<CaId, IssuedCertificate>>,
+  inventory: Pick<PkiInventory, "algorithm" | "certValidityDays">,
+  apiEndpointHost: string | null,
+  now: Date,
+): IssuedCertificate[] {
   const issuerCache = newIssuerCache();
-  for (const cert of inventory.certificates) {
-    certificates[cert.id] = issueLeaf(cert, cas[cert.ca], inventory.algorithm, inventory.certValidityDays, apiEndpointHost, now, issuerCache);
-  }
+  return certificates.map((cert) => issueLeaf(cert, cas[cert.ca], inventory.algorithm, inventory.certValidityDays, apiEndpointHost, now, issuerCache));
+}
+
+/** The material, once CAs and leaves (in inventory order) are issued: adds the keys. */
+export function assembleMaterial(inventory: PkiInventory, cas: Record<CaId, IssuedCertificate>, leaves: readonly IssuedCertificate[]): PkiMaterial {
   return {
     cas,
-    certificates,
+    certificates: Object.fromEntries(inventory.certificates.map((cert, i) => [cert.id, leaves[i]!])),
     serviceAccountKeyPem: generatePrivateKey(inventory.algorithm).privateKeyPem,
     encryptionKey: newEncryptionKey(),
   };
+}
+
+/** Fresh material for a whole inventory (offline render; Pulumi keeps its own in state). */
+export function issuePki(inventory: PkiInventory, apiEndpointHost: string | null, now: Date = new Date()): PkiMaterial {
+  const cas = issueCas(inventory, now);
+  return assembleMaterial(inventory, cas, issueLeaves(inventory.certificates, cas, inventory, apiEndpointHost, now));
 }
 
 /**
