@@ -10,7 +10,8 @@ import { shapeMaterial, type PkiMaterial } from "../pki/issue";
 import { adminKubectl } from "../hosts/control-plane";
 import { fileBundleScript, filesDigest, resetScript } from "../hosts/file-bundle";
 import { hostPlans, type HostPlan } from "../hosts/host-plan";
-import { planPhases, phaseScript, topologicalOrder, type Phase } from "../hosts/phases";
+import { planPhases, phaseScript, type Phase } from "../hosts/phases";
+import { topologicalOrder } from "../hosts/stages";
 import { apiServerUrl } from "../pki/kubeconfig";
 import { leaveScript } from "../hosts/etcd-membership";
 

@@ -3,8 +3,8 @@
 // resources whatever the number of steps. A new phase starts wherever a step
 // waits on another host.
 import type { HostPlan } from "./host-plan";
-import type { HostStep } from "./steps";
 import { shellQuote as q } from "./shell";
+import type { HostStep } from "./steps";
 
 export interface Phase {
   /** "<host>/<index>-<first step name>" */
@@ -58,25 +58,3 @@ export function phaseScript(phase: Phase): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** Phases ordered so every phase comes after the phases it depends on. */
-export function topologicalOrder(phases: readonly Phase[]): Phase[] {
-  const byId = new Map(phases.map((p) => [p.id, p]));
-  const done = new Set<string>();
-  const visiting = new Set<string>();
-  const order: Phase[] = [];
-  const visit = (p: Phase) => {
-    if (done.has(p.id)) return;
-    if (visiting.has(p.id)) throw new Error(`dependency cycle through phase ${p.id}`);
-    visiting.add(p.id);
-    for (const d of p.dependsOn) {
-      const dep = byId.get(d);
-      if (!dep) throw new Error(`phase ${p.id} depends on unknown phase ${d}`);
-      visit(dep);
-    }
-    visiting.delete(p.id);
-    done.add(p.id);
-    order.push(p);
-  };
-  phases.forEach(visit);
-  return order;
-}

@@ -106,7 +106,7 @@ test("trigger digests change exactly when a file a step reads changes", () => {
 });
 
 test("phases come out in dependency order; a cycle is refused", async () => {
-  const { topologicalOrder } = await import("../../hosts/phases");
+  const { topologicalOrder } = await import("../../hosts/stages");
   const p = (id: string, dependsOn: string[]): Phase => ({ id, host: id.split("/")[0]!, steps: [], dependsOn });
   const order = topologicalOrder([p("a/1", ["b/0"]), p("b/0", []), p("c/0", ["a/1", "b/0"])]).map((x) => x.id);
   assert.deepEqual(order, ["b/0", "a/1", "c/0"]);
