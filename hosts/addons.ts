@@ -4,7 +4,6 @@ import type { AddressPlan } from "../spec/addresses";
 import { addonVersions, companionVersions } from "../spec/catalog";
 import type { ClusterSpec } from "../spec/normalize";
 import { ADMIN_ORG } from "../pki/inventory";
-import { apiServerUrl } from "../pki/kubeconfig";
 import type { ClusterRole, ClusterRoleBinding, ConfigMap, DaemonSet, Deployment, RoleBinding, Service, ServiceAccount, APIService } from "./k8s-types";
 
 export type KubeObject = ServiceAccount | ClusterRole | ClusterRoleBinding | RoleBinding | ConfigMap | DaemonSet | Deployment | Service | APIService | Record<string, unknown>;
@@ -342,8 +341,4 @@ export function metricsServerManifest(spec: ClusterSpec): Manifest | null {
       apiService,
     ],
   };
-}
-
-export function apiEndpointServer(host: string, addresses: AddressPlan): string {
-  return apiServerUrl(host, addresses.apiEndpoint.port);
 }

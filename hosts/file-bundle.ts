@@ -49,7 +49,3 @@ rm -f /etc/systemd/system/kubelet.service /etc/systemd/system/containerd.service
 systemctl daemon-reload || true
 `;
 }
-
-export function contentDigest(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
-}

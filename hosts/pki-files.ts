@@ -7,7 +7,7 @@ import type { ClusterSpec } from "../spec/normalize";
 import { encryptionConfigurationYaml } from "../pki/encryption";
 import type { PkiMaterial } from "../pki/issue";
 import { apiServerUrl, kubeconfig } from "../pki/kubeconfig";
-import { publicKeyPem } from "../pki/x509";
+import { publicKeyPem, type IssuedCertificate } from "../pki/x509";
 import { type HostFile, addFiles, publicFile, secretFile } from "./files";
 
 export const PKI_DIR = "/etc/kubernetes/pki";
@@ -21,9 +21,14 @@ export const KUBECONFIG_PATHS = {
   kubelet: "/etc/kubernetes/kubelet.conf",
 } as const;
 
-function pair(material: PkiMaterial, id: string, base: string): HostFile[] {
+function certificate(material: PkiMaterial, id: string): IssuedCertificate {
   const cert = material.certificates[id];
   if (!cert) throw new Error(`no certificate ${id} in the PKI material`);
+  return cert;
+}
+
+function pair(material: PkiMaterial, id: string, base: string): HostFile[] {
+  const cert = certificate(material, id);
   return [publicFile(`${base}.crt`, cert.certificatePem), secretFile(`${base}.key`, cert.privateKeyPem)];
 }
 
@@ -36,8 +41,7 @@ export interface PkiContext {
 }
 
 export function clientKubeconfig(ctx: PkiContext, certId: string, userName: string, server: string): string {
-  const cert = ctx.material.certificates[certId];
-  if (!cert) throw new Error(`no certificate ${certId} in the PKI material`);
+  const cert = certificate(ctx.material, certId);
   return kubeconfig({
     clusterName: ctx.spec.name,
     server,

@@ -59,8 +59,9 @@ export function planDocument(
   addresses: AddressPlan = planAddresses(spec),
   plans: readonly HostPlan[] = [],
 ): PlanDocument {
+  const byHost = new Map(plans.map((p) => [p.host.name, p]));
   const filesOf = (host: string): PlannedFile[] =>
-    (plans.find((p) => p.host.name === host)?.files ?? []).map((f) => ({
+    (byHost.get(host)?.files ?? []).map((f) => ({
       path: f.path,
       mode: f.mode.toString(8).padStart(4, "0"),
       owner: f.owner,

@@ -48,7 +48,6 @@ const hostOrAddress = z
 
 const port = z.number().int().min(1).max(65535);
 
-export const TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"] as const;
 export const CNIS = ["cilium", "calico", "flannel", "bridge"] as const;
 export const PROXY_MODES = ["iptables", "ipvs", "nftables", "none"] as const;
 // Schedulers kube-proxy's IPVS mode accepts (KubeProxyIPVSConfiguration.scheduler).
