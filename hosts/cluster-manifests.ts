@@ -75,16 +75,22 @@ export function helmValues(ctx: PkiContext): { name: string; content: string }[]
 }
 
 /** The cluster-level files, as the first control-plane host receives them. */
-export function clusterFiles(ctx: PkiContext): HostFile[] {
+export function clusterFiles(ctx: PkiContext, manifests: readonly Manifest[]): HostFile[] {
   return [
-    ...clusterManifests(ctx).map((m) => publicFile(`${MANIFEST_DIR}/${m.name}`, manifestYaml(m), 0o600)),
+    ...manifests.map((m) => publicFile(`${MANIFEST_DIR}/${m.name}`, manifestYaml(m), 0o600)),
     ...helmValues(ctx).map((v) => publicFile(`${HELM_DIR}/${v.name}`, v.content, 0o600)),
     publicFile(`${CLUSTER_DIR}/references.json`, json(upstreamReferences(ctx)), 0o644),
-    publicFile(OBJECTS_LIST, objectsList(clusterManifests(ctx)), 0o644),
+    publicFile(OBJECTS_LIST, objectsList(manifests), 0o644),
   ];
 }
 
-export function clusterSteps(ctx: PkiContext, first: PlannedHost, apiReady: readonly string[], kubeletsStarted: readonly string[]): StepDraft[] {
+export function clusterSteps(
+  ctx: PkiContext,
+  manifests: readonly Manifest[],
+  first: PlannedHost,
+  apiReady: readonly string[],
+  kubeletsStarted: readonly string[],
+): StepDraft[] {
   const { spec, addresses } = ctx;
   const kubectl = (args: string) => adminKubectl(args, endpointUrl(ctx));
   const references = upstreamReferences(ctx);
@@ -110,7 +116,7 @@ export function clusterSteps(ctx: PkiContext, first: PlannedHost, apiReady: read
     name: "cluster-manifests",
     description: "apply the cluster's objects (server-side)",
     dependsOn: applyAfter,
-    triggers: [...clusterManifests(ctx).map((m) => `${MANIFEST_DIR}/${m.name}`), OBJECTS_LIST],
+    triggers: [...manifests.map((m) => `${MANIFEST_DIR}/${m.name}`), OBJECTS_LIST],
     // Server-side apply updates what changed; objects no longer rendered are removed.
     body: `${kubectl(`apply --server-side --force-conflicts --field-manager=drydock -f ${MANIFEST_DIR}/`)}\n${pruneScript(kubectl)}`,
     check: null,

@@ -9,7 +9,7 @@ import { etcdFiles, etcdHealthyStep, etcdMembers, etcdStartStep } from "./etcd";
 import { etcdBackupFiles, etcdSnapshotsStep } from "./etcd-backup";
 import { JOIN_SCRIPT, joinScript } from "./etcd-membership";
 import { addFiles, publicFile, type HostFile } from "./files";
-import { clusterFiles, clusterSteps } from "./cluster-manifests";
+import { clusterFiles, clusterManifests, clusterSteps } from "./cluster-manifests";
 import { cniNodeFiles, podRoutesStep } from "./cni";
 import { installScript } from "./install";
 import { kubeletFiles, kubeletStartStep } from "./kubelet";
@@ -87,8 +87,9 @@ export function hostPlans(ctx: PkiContext): HostPlan[] {
       }
     }
     if (host === first) {
-      addFiles(files, clusterFiles(ctx));
-      drafts.push(...clusterSteps(ctx, first, apiReady, kubeletsStarted));
+      const manifests = clusterManifests(ctx);
+      addFiles(files, clusterFiles(ctx, manifests));
+      drafts.push(...clusterSteps(ctx, manifests, first, apiReady, kubeletsStarted));
     }
     const built = drafts.map((d) => buildStep(host.name, d));
     addFiles(files, built.map((b) => b.file));
