@@ -3,16 +3,15 @@
 // quorum from one snapshot, which keeps every key written before it.
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stringify } from "yaml";
 import { requireSpec, validateSpec } from "../../spec";
 import { planAddresses } from "../../spec/addresses";
-import { etcdConfig, etcdMembers } from "../../hosts/etcd";
+import { etcdMembers } from "../../hosts/etcd";
 import { RESTORE_SCRIPT, SNAPSHOT_SCRIPT } from "../../hosts/etcd-backup";
 import { hostsBase } from "../helpers";
-import { ProcessGroup, renderToTemp, requireBinaries, run, waitFor } from "./helpers";
+import { ProcessGroup, etcdClient, etcdctlWith, renderToTemp, requireBinaries, run, waitFor, writeLocalEtcdConfig } from "./helpers";
 
 before(() => requireBinaries("etcd", "etcdctl"));
 
@@ -35,13 +34,11 @@ test("snapshot with retention, then restore the whole quorum from one snapshot",
   const start = (name: string) => started.set(name, procs.start("etcd", [`--config-file=${join(work, name, "etcd.conf.yml")}`]));
   const pki = (name: string) => r.host(name, "/etc/kubernetes/pki/etcd");
   const endpoints = members.map((m) => `https://${m.address}:2379`).join(",");
-  const etcdctl = (...args: string[]) =>
-    run("etcdctl", [`--endpoints=${endpoints}`, `--cacert=${pki("etcd-1")}/ca.crt`, `--cert=${pki("etcd-1")}/healthcheck-client.crt`, `--key=${pki("etcd-1")}/healthcheck-client.key`, "--dial-timeout=2s", "--command-timeout=5s", ...args], { env: { ...process.env, ETCDCTL_API: "3" } });
+  const etcdctl = etcdctlWith(endpoints, etcdClient(pki("etcd-1"), "healthcheck-client"));
   const healthy = () => etcdctl("endpoint", "health").code === 0;
   try {
     for (const m of members) {
-      mkdirSync(join(work, m.name), { recursive: true });
-      writeFileSync(join(work, m.name, "etcd.conf.yml"), stringify(etcdConfig(spec, m, members, { pkiDir: pki(m.name), dataDir: dataDir(m.name), localAddress: m.address })));
+      writeLocalEtcdConfig(spec, m, members, pki(m.name), join(work, m.name));
       start(m.name);
     }
     await waitFor("quorum", healthy, 150, 200);

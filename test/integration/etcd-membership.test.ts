@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parse, stringify } from "yaml";
+import { parse } from "yaml";
 import { requireSpec, validateSpec } from "../../spec";
 import { planAddresses, type PlannedHost } from "../../spec/addresses";
 import { certificateInventory } from "../../pki/inventory";
@@ -16,7 +16,7 @@ import { etcdConfig, etcdMembers } from "../../hosts/etcd";
 import { JOIN_SCRIPT, joinScript, leaveScript } from "../../hosts/etcd-membership";
 import { renderCluster } from "../../hosts/render";
 import { hostsBase } from "../helpers";
-import { ProcessGroup, requireBinaries, run, waitFor } from "./helpers";
+import { ProcessGroup, requireBinaries, run, waitFor, writeLocalEtcdConfig } from "./helpers";
 
 before(() => requireBinaries("etcd", "etcdctl"));
 
@@ -60,7 +60,7 @@ test("3 → 5 → 3 members, one change at a time, with writes flowing throughou
     for (const f of ["ca.crt", "server.crt", "server.key", "peer.crt", "peer.key"]) writeFileSync(join(memberDir(m), "pki", f), fileOf(tree, m.name, `/etc/kubernetes/pki/etcd/${f}`), { mode: 0o600 });
     const rendered = parse(fileOf(tree, m.name, "/etc/etcd/etcd.conf.yml"));
     assert.deepEqual(rendered, etcdConfig(tree === tree3 ? spec3 : spec5, m, members));
-    writeFileSync(join(memberDir(m), "etcd.conf.yml"), stringify(etcdConfig(tree === tree3 ? spec3 : spec5, m, members, { pkiDir: join(memberDir(m), "pki"), dataDir: join(memberDir(m), "data"), localAddress: m.address })));
+    writeLocalEtcdConfig(tree === tree3 ? spec3 : spec5, m, members, join(memberDir(m), "pki"), memberDir(m));
   };
   const start = (m: PlannedHost) => started.set(m.name, procs.start("etcd", [`--config-file=${join(memberDir(m), "etcd.conf.yml")}`]));
   const all = members5.map((m) => `https://${m.address}:2379`).join(",");

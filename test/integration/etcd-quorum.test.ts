@@ -4,15 +4,15 @@
 // one machine, becomes the member's own address) change; every other key is rendered.
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parse, stringify } from "yaml";
+import { parse } from "yaml";
 import { requireSpec, validateSpec } from "../../spec";
 import { planAddresses } from "../../spec/addresses";
 import { ETCD_CONFIG_PATH, etcdConfig, etcdMembers } from "../../hosts/etcd";
 import { hostsBase } from "../helpers";
-import { ProcessGroup, renderToTemp, requireBinaries, run, waitFor } from "./helpers";
+import { ProcessGroup, etcdClient, etcdctlWith, renderToTemp, requireBinaries, waitFor, writeLocalEtcdConfig } from "./helpers";
 
 before(() => requireBinaries("etcd", "etcdctl"));
 
@@ -36,22 +36,21 @@ async function quorumScenario(memberCount: number, base: number) {
   const started = new Map<string, ReturnType<ProcessGroup["start"]>>();
   const configOf = (name: string) => join(work, name, "etcd.conf.yml");
   const start = (name: string) => started.set(name, procs.start("etcd", [`--config-file=${configOf(name)}`]));
-  const pki = (f: string) => r.host("cp-1", `/etc/kubernetes/pki/${f}`);
   const endpoints = members.map((m) => `https://${m.address}:2379`).join(",");
-  const etcdctl = (...args: string[]) =>
-    run("etcdctl", [`--endpoints=${endpoints}`, `--cacert=${pki("etcd/ca.crt")}`, `--cert=${pki("apiserver-etcd-client.crt")}`, `--key=${pki("apiserver-etcd-client.key")}`, "--dial-timeout=1s", "--command-timeout=3s", ...args], { env: { ...process.env, ETCDCTL_API: "3" } });
+  const pki = (f: string) => r.host("cp-1", `/etc/kubernetes/pki/${f}`);
+  // As the API server talks to etcd.
+  const apiserverClient = { ca: pki("etcd/ca.crt"), cert: pki("apiserver-etcd-client.crt"), key: pki("apiserver-etcd-client.key") };
+  const etcdctl = etcdctlWith(endpoints, apiserverClient, ["--dial-timeout=1s", "--command-timeout=3s"]);
   try {
     for (const m of members) {
       // The rendered file, exactly as the host gets it...
       const rendered = parse(readFileSync(r.host(m.name, ETCD_CONFIG_PATH), "utf8"));
       assert.deepEqual(rendered, etcdConfig(spec, m, members), "rendered file is the renderer's config");
       // ...with its paths moved into the test's folder.
-      const paths = { pkiDir: r.host(m.name, "/etc/kubernetes/pki/etcd"), dataDir: join(work, m.name, "data"), localAddress: m.address };
-      mkdirSync(join(work, m.name), { recursive: true });
-      writeFileSync(configOf(m.name), stringify(etcdConfig(spec, m, members, paths)));
+      writeLocalEtcdConfig(spec, m, members, r.host(m.name, "/etc/kubernetes/pki/etcd"), join(work, m.name));
       start(m.name);
     }
-    const health = () => run("etcdctl", [`--endpoints=https://${members[0]!.address}:2379`, `--cacert=${r.host(members[0]!.name, "/etc/kubernetes/pki/etcd/ca.crt")}`, `--cert=${r.host(members[0]!.name, "/etc/kubernetes/pki/etcd/healthcheck-client.crt")}`, `--key=${r.host(members[0]!.name, "/etc/kubernetes/pki/etcd/healthcheck-client.key")}`, "endpoint", "health", "--cluster", "--dial-timeout=1s"], { env: { ...process.env, ETCDCTL_API: "3" } });
+    const health = () => etcdctlWith(`https://${members[0]!.address}:2379`, etcdClient(r.host(members[0]!.name, "/etc/kubernetes/pki/etcd"), "healthcheck-client"), ["--dial-timeout=1s"])("endpoint", "health", "--cluster");
     await waitFor(`${memberCount}-member quorum healthy`, () => health().code === 0, 150, 200);
     const out = health();
     assert.equal(((out.stdout + out.stderr).match(/is healthy/g) ?? []).length, memberCount);

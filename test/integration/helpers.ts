@@ -1,12 +1,15 @@
 // Integration helpers: real binaries, temporary render trees, bounded waits.
 import { spawnSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderCluster, type RenderOptions, type RenderedTree } from "../../hosts/render";
 import { writeRenderedTree } from "../../cli/write-tree";
+import { stringify } from "yaml";
 import type { ClusterSpec } from "../../spec";
+import type { PlannedHost } from "../../spec/addresses";
+import { etcdConfig } from "../../hosts/etcd";
 
 export const DEBIAN_PACKAGES = "etcd-server etcd-client containerd containernetworking-plugins haproxy openssl iproute2 iptables iputils-ping curl systemd keepalived";
 
@@ -96,4 +99,33 @@ export class ProcessGroup {
   async stopAll(): Promise<void> {
     await Promise.all(this.children.map((c) => this.stop(c)));
   }
+}
+
+/**
+ * Writes the renderer's config for an etcd member into `dir` with its paths moved
+ * there (data) or to `pkiDir`, and its local listener on the member's own address
+ * (every test member shares this machine's 127.0.0.1). Returns the config path.
+ */
+export function writeLocalEtcdConfig(spec: ClusterSpec, member: PlannedHost, members: readonly PlannedHost[], pkiDir: string, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, "etcd.conf.yml");
+  writeFileSync(path, stringify(etcdConfig(spec, member, members, { pkiDir, dataDir: join(dir, "data"), localAddress: member.address })));
+  return path;
+}
+
+export interface EtcdClientFiles {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** The etcd CA and a client certificate from one etcd pki folder. */
+export function etcdClient(pkiDir: string, cert: string): EtcdClientFiles {
+  return { ca: `${pkiDir}/ca.crt`, cert: `${pkiDir}/${cert}.crt`, key: `${pkiDir}/${cert}.key` };
+}
+
+/** etcdctl (API v3) against `endpoints` with a client certificate. */
+export function etcdctlWith(endpoints: string, client: EtcdClientFiles, timeouts = ["--dial-timeout=2s", "--command-timeout=5s"]) {
+  return (...args: string[]) =>
+    run("etcdctl", [`--endpoints=${endpoints}`, `--cacert=${client.ca}`, `--cert=${client.cert}`, `--key=${client.key}`, ...timeouts, ...args], { env: { ...process.env, ETCDCTL_API: "3" } });
 }

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { requireSpec, validateSpec } from "../../spec";
 import { hostsBase } from "../helpers";
-import { ProcessGroup, renderToTemp, requireBinaries, run, waitFor } from "./helpers";
+import { ProcessGroup, etcdctlWith, renderToTemp, requireBinaries, waitFor } from "./helpers";
 
 before(() => requireBinaries("etcd", "etcdctl"));
 
@@ -58,10 +58,7 @@ test("etcd accepts the rendered certificates for client and peer TLS, and refuse
       ]);
     }
     const endpoints = MEMBERS.map((m) => `https://${m.address}:2379`).join(",");
-    const etcdctl = (host: string, cert: string, key: string, ...args: string[]) =>
-      run("etcdctl", [`--endpoints=${endpoints}`, `--cacert=${pki(host, "etcd/ca.crt")}`, `--cert=${cert}`, `--key=${key}`, "--dial-timeout=2s", "--command-timeout=5s", ...args], {
-        env: { ...process.env, ETCDCTL_API: "3" },
-      });
+    const etcdctl = (host: string, cert: string, key: string, ...args: string[]) => etcdctlWith(endpoints, { ca: pki(host, "etcd/ca.crt"), cert, key })(...args);
     const health = () => etcdctl("etcd-a", pki("etcd-a", "etcd/healthcheck-client.crt"), pki("etcd-a", "etcd/healthcheck-client.key"), "endpoint", "health", "--cluster");
     await waitFor("etcd quorum healthy", () => health().code === 0, 150, 200);
     const report = health();
