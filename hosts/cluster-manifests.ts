@@ -2,7 +2,8 @@
 // steps on the first control-plane host that apply it and wait for the nodes.
 import { stringify } from "yaml";
 import type { PlannedHost } from "../spec/addresses";
-import { artifact, newest } from "../spec/catalog";
+import { artifactVersions } from "../spec/artifact-use";
+import { artifact } from "../spec/catalog";
 import { corednsManifest, kubeProxyManifest, metricsServerManifest, rbacManifest, type Manifest } from "./addons";
 import { BIN_DIR } from "./artifacts";
 import { calicoInstallation, calicoReference, ciliumReference, ciliumValues, flannelManifest, type UpstreamReference } from "./cni";
@@ -102,7 +103,7 @@ export function clusterSteps(
       if (ref.kind === "manifest") {
         body.push(kubectl(`apply --server-side --force-conflicts -f ${ref.url}`));
       } else {
-        const helm = artifact("helm", newest("helm"), "amd64", spec.artifacts.mirror);
+        const helm = artifact("helm", artifactVersions(spec).helm, "amd64", spec.artifacts);
         body.push(installScript([{ artifact: helm, layout: { kind: "tarball", members: ["linux-amd64/helm"], stripComponents: 1, targetDir: BIN_DIR } }]));
         body.push(
           `KUBECONFIG=/etc/kubernetes/admin.conf ${BIN_DIR}/helm upgrade --install ${ref.chart} ${ref.chart} --repo ${ref.url} --version ${ref.version} --namespace kube-system --values ${HELM_DIR}/${ref.valuesFile} --wait --timeout 10m`,

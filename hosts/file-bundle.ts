@@ -1,7 +1,7 @@
 // A host's files as one bash script read from stdin: contents never appear on a
 // command line, and each file is written atomically with its mode and owner.
 import { createHash } from "node:crypto";
-import type { HostFile } from "./files";
+import { type HostFile, publicFile } from "./files";
 import { shellQuote as q } from "./shell";
 
 export const DRYDOCK_PATHS_LIST = "/usr/local/lib/drydock/files.list";
@@ -13,16 +13,17 @@ export function fileBundleScript(files: readonly HostFile[]): string {
     "umask 077",
     // DRYDOCK_ROOT (default /) prefixes every path, so tests write into a temporary root.
     'root="${DRYDOCK_ROOT:-}"',
-    'put() { local path="$root$1" mode="$2" owner="$3" tmp; mkdir -p "$(dirname "$path")"; tmp="$path.drydock-new"; base64 -d > "$tmp"; chmod "$mode" "$tmp"; chown "$owner" "$tmp"; mv -f "$tmp" "$path"; }',
+    // A file already as rendered (content, mode, owner) is left alone: a re-run changes nothing.
+    'put() { local path="$root$1" mode="$2" owner="$3" tmp; mkdir -p "$(dirname "$path")"; tmp="$path.drydock-new"; base64 -d > "$tmp"; chmod "$mode" "$tmp"; chown "$owner" "$tmp";',
+    '  if [ -f "$path" ] && cmp -s "$tmp" "$path" && [ "$(stat -c %a:%U:%G "$tmp")" = "$(stat -c %a:%U:%G "$path")" ]; then rm -f "$tmp"; else mv -f "$tmp" "$path"; fi; }',
   ];
-  for (const f of files) {
+  // Last, the list of what drydock wrote, for a clean reset.
+  const list = publicFile(DRYDOCK_PATHS_LIST, `${files.map((f) => f.path).join("\n")}\n`);
+  for (const f of [...files, list]) {
     lines.push(`put ${q(f.path)} ${f.mode.toString(8).padStart(4, "0")} ${q(f.owner)} <<'DRYDOCK_EOF'`);
     lines.push(Buffer.from(f.content, "utf8").toString("base64").replace(/.{76}/g, "$&\n").replace(/\n$/, ""));
     lines.push("DRYDOCK_EOF");
   }
-  // The list of what drydock wrote, for a clean reset.
-  lines.push(`mkdir -p "$root$(dirname ${DRYDOCK_PATHS_LIST})"`);
-  lines.push(`cat > "$root"${DRYDOCK_PATHS_LIST} <<'DRYDOCK_EOF'\n${files.map((f) => f.path).join("\n")}\nDRYDOCK_EOF`);
   return `${lines.join("\n")}\n`;
 }
 

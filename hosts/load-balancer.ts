@@ -123,7 +123,7 @@ export function loadBalancerStep(addresses: AddressPlan, dependsOn: readonly str
     body: `
 export DEBIAN_FRONTEND=noninteractive
 dpkg -s haproxy keepalived >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq --no-install-recommends haproxy keepalived; }
-sysctl --system >/dev/null
+sysctl -q -p ${NONLOCAL_BIND_SYSCTL}
 haproxy -c -q -f ${HAPROXY_CONFIG_PATH}
 ${keepalivedInstallCommand(vip)}
 keepalived -t -f ${KEEPALIVED_CONFIG_PATH}

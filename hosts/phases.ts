@@ -41,10 +41,32 @@ export function planPhases(plans: readonly HostPlan[]): Phase[] {
 }
 
 
-/** Runs each step, then its health check with a bounded wait; fails loudly with the check's output. */
+/** Where a step that restarts a service records what it last applied. */
+export const STEP_STATE_DIR = "/usr/local/lib/drydock/state";
+
+/**
+ * Runs each step, then its health check with a bounded wait; fails loudly with
+ * the check's output. A step with trigger files is skipped when neither its
+ * script nor those files changed since it last succeeded and its check still
+ * passes: running the phase again restarts nothing that is unchanged and healthy.
+ */
 export function phaseScript(phase: Phase): string {
-  const lines = ["set -euo pipefail"];
+  // DRYDOCK_STEP_STATE moves the records, so tests run phases outside a host.
+  const lines = ["set -euo pipefail", `state="\${DRYDOCK_STEP_STATE:-${STEP_STATE_DIR}}"`, 'mkdir -p "$state"'];
   for (const step of phase.steps) {
+    // Marks where each step's lines begin and end, for reading the script by step.
+    lines.push(`# step ${step.id}`);
+    const check = step.check ? `bash -c ${q(step.check.command)} >/dev/null 2>&1` : "true";
+    const record = `"$state"/${q(`${step.name}.sha256`)}`;
+    const tracked = step.triggers.length > 0;
+    if (tracked) {
+      lines.push(
+        `digest="$(sha256sum ${[step.script, ...step.triggers].map(q).join(" ")} 2>/dev/null | sha256sum | cut -d' ' -f1)" || digest=changed`,
+        `if [ "$digest" = "$(cat ${record} 2>/dev/null)" ] && ${check}; then`,
+        `  echo "drydock: ${step.id}: unchanged and healthy" >&2`,
+        "else",
+      );
+    }
     lines.push(`echo "drydock: ${step.id}: ${step.description.replace(/"/g, "'")}" >&2`);
     lines.push(`bash ${q(step.script)}`);
     if (step.check) {
@@ -54,7 +76,8 @@ export function phaseScript(phase: Phase): string {
         `if [ "$healthy" != 1 ]; then echo "drydock: ${step.id} still unhealthy after ${step.check.timeoutSeconds}s:" >&2; cat /tmp/drydock-check.out >&2; exit 1; fi`,
       );
     }
+    if (tracked) lines.push(`echo "$digest" > ${record}`, "fi");
+    lines.push(`# end ${step.id}`);
   }
   return `${lines.join("\n")}\n`;
 }
-

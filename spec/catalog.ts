@@ -3,19 +3,28 @@
 // catalog-data.json; nothing here reads outside the project.
 import data from "./catalog-data.json";
 
-export type Arch = "amd64" | "arm64";
-export const ARCHES: readonly Arch[] = ["amd64", "arm64"];
+export const ARCHES = ["amd64", "arm64"] as const;
+export type Arch = (typeof ARCHES)[number];
 
-export type ArtifactName =
-  | "kubelet"
-  | "kubectl"
-  | "etcd"
-  | "cni-plugins"
-  | "runc"
-  | "containerd"
-  | "crictl"
-  | "helm"
-  | "cilium-cli";
+export const ARTIFACT_NAMES = ["kubelet", "kubectl", "etcd", "cni-plugins", "runc", "containerd", "crictl", "helm", "cilium-cli"] as const;
+export type ArtifactName = (typeof ARTIFACT_NAMES)[number];
+
+/** A user's own build of an artifact (patched, internal): replaces or adds one catalog entry. */
+export interface ArtifactOverride {
+  readonly name: ArtifactName;
+  readonly version: string;
+  readonly arch: Arch;
+  readonly url: string;
+  readonly sha256: string;
+}
+
+/** Where artifacts come from: the catalog, optionally through a mirror, and the user's overrides. */
+export interface ArtifactSource {
+  readonly mirror: string | null;
+  readonly overrides: readonly ArtifactOverride[];
+}
+
+export const CATALOG_SOURCE: ArtifactSource = { mirror: null, overrides: [] };
 
 export interface ArtifactRef {
   readonly name: ArtifactName;
@@ -118,15 +127,29 @@ export const addonVersions = data.addonVersions as {
 };
 
 /**
- * An artifact's download URL and checksum. With a mirror, the upstream host and
- * scheme are replaced by the mirror base and the upstream path is kept, so a
- * mirror is a plain copy of the upstream download trees.
+ * An artifact's download URL and checksum. An override for the same name,
+ * version and architecture wins as given (the mirror does not apply to it).
+ * With a mirror, the upstream host and scheme are replaced by the mirror base
+ * and the upstream path is kept, so a mirror is a plain copy of the upstream
+ * download trees.
  */
-export function artifact(name: ArtifactName, version: string, arch: Arch, mirror: string | null = null): ArtifactRef {
+export function artifact(name: ArtifactName, version: string, arch: Arch, source: ArtifactSource = CATALOG_SOURCE): ArtifactRef {
+  const override = findOverride(source.overrides, name, version, arch);
+  if (override) return { name, version, arch, url: override.url, sha256: override.sha256 };
+  const mirror = source.mirror;
   const sha256 = checksums[name]?.[version]?.[arch];
   if (!sha256) throw new Error(`catalog has no ${name} ${version} for ${arch}`);
   const upstream = urlTemplates[name].replaceAll("{version}", version).replaceAll("{arch}", arch);
   return { name, version, arch, sha256, url: mirror ? mirrorUrl(upstream, mirror) : upstream };
+}
+
+function findOverride(overrides: readonly ArtifactOverride[], name: ArtifactName, version: string, arch: Arch): ArtifactOverride | undefined {
+  return overrides.find((o) => o.name === name && o.version === version && o.arch === arch);
+}
+
+/** A version the catalog lists, or one every needed artifact of has an override for amd64 (drydock's host architecture). */
+export function versionAvailable(names: readonly ArtifactName[], version: string, overrides: readonly ArtifactOverride[]): boolean {
+  return names.every((name) => isSupported(name, version) || findOverride(overrides, name, version, "amd64") !== undefined);
 }
 
 export function mirrorUrl(upstream: string, mirror: string): string {

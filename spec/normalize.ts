@@ -1,6 +1,6 @@
 // Context-dependent defaults: the result has no undefined optionals, so code
 // downstream of spec/ never guesses a default.
-import { defaultEtcdVersion, kubernetesVersions, newest } from "./catalog";
+import { type ArtifactSource, defaultEtcdVersion, kubernetesVersions, newest } from "./catalog";
 import type { Cni, HostRole, ParsedSpec, ProxyMode, AwsInfra } from "./schema";
 
 export interface Taint {
@@ -71,7 +71,7 @@ export interface ClusterSpec {
   readonly workers: { readonly pools: readonly WorkerPool[] };
   readonly containerd: { readonly version: string; readonly registryMirrors: Readonly<Record<string, readonly string[]>> };
   readonly pki: Parsed["pki"];
-  readonly artifacts: { readonly mirror: string | null };
+  readonly artifacts: ArtifactSource;
   readonly addons: Parsed["addons"];
   readonly infrastructure: AwsInfrastructure | HostsInfrastructure;
 }

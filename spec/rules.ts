@@ -4,9 +4,12 @@ import {
   compareVersions,
   containerdVersions,
   etcdVersions,
+  KUBERNETES_MINORS,
   kubernetesVersions,
   minorOf,
+  versionAvailable,
 } from "./catalog";
+import { usedArtifacts } from "./artifact-use";
 import {
   AWS_MAX_POOLS,
   AWS_MAX_VPC_PREFIX,
@@ -40,16 +43,35 @@ function listVersions(versions: string[]): string {
   return versions.join(", ");
 }
 
+const OVERRIDE_HINT = "or give its artifacts in artifacts.overrides";
+
 function checkVersions(spec: ClusterSpec, report: Report): void {
-  if (!kubernetesVersions().includes(spec.kubernetes.version)) {
-    report("kubernetes.version", `${spec.kubernetes.version} is not in the version catalog; supported: ${listVersions(kubernetesVersions())}`);
+  const { overrides } = spec.artifacts;
+  const k8s = spec.kubernetes.version;
+  const k8sKnown = kubernetesVersions().includes(k8s) || versionAvailable(["kubelet", "kubectl"], k8s, overrides);
+  const minorSupported = (KUBERNETES_MINORS as readonly string[]).includes(minorOf(k8s));
+  if (!k8sKnown || !minorSupported) {
+    report("kubernetes.version", `${k8s} is not in the version catalog; supported: ${listVersions(kubernetesVersions())} (${OVERRIDE_HINT}: kubelet and kubectl, Kubernetes ${KUBERNETES_MINORS.join(", ")} only)`);
   }
-  if (!etcdVersions().includes(spec.etcd.version)) {
-    report("etcd.version", `${spec.etcd.version} is not in the version catalog; supported: ${listVersions(etcdVersions())}`);
+  if (!etcdVersions().includes(spec.etcd.version) && !versionAvailable(["etcd"], spec.etcd.version, overrides)) {
+    report("etcd.version", `${spec.etcd.version} is not in the version catalog; supported: ${listVersions(etcdVersions())} (${OVERRIDE_HINT})`);
   }
-  if (!containerdVersions().includes(spec.containerd.version)) {
-    report("containerd.version", `${spec.containerd.version} is not in the version catalog; supported: ${listVersions(containerdVersions())}`);
+  if (!containerdVersions().includes(spec.containerd.version) && !versionAvailable(["containerd"], spec.containerd.version, overrides)) {
+    report("containerd.version", `${spec.containerd.version} is not in the version catalog; supported: ${listVersions(containerdVersions())} (${OVERRIDE_HINT})`);
   }
+  overrides.forEach((o, i) => {
+    if (overrides.findIndex((p) => p.name === o.name && p.version === o.version && p.arch === o.arch) < i) {
+      report(`artifacts.overrides[${i}]`, `${o.name} ${o.version} ${o.arch} is overridden twice`);
+    }
+  });
+  // An override nothing uses is almost always a typo in its name or version.
+  if (!minorSupported) return;
+  const used = usedArtifacts(spec);
+  overrides.forEach((o, i) => {
+    if (!used.some((u) => u.name === o.name && u.version === o.version)) {
+      report(`artifacts.overrides[${i}]`, `${o.name} ${o.version} is not used by this spec; it uses ${used.filter((u) => u.name === o.name).map((u) => `${u.name} ${u.version}`).join(", ") || `no ${o.name}`}`);
+    }
+  });
 }
 
 export function nftablesSupported(kubernetesVersion: string): boolean {

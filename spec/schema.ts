@@ -3,6 +3,7 @@
 // topology and member count, control-plane count, pools on the hosts backend) are
 // left undefined here and resolved in normalize.ts.
 import { z } from "zod";
+import { ARCHES, ARTIFACT_NAMES } from "./catalog";
 import { parseCidr, isIPv4 } from "./ipv4";
 
 /** A strict object whose unknown-key error lists the allowed keys. */
@@ -197,6 +198,14 @@ const infrastructure = z.discriminatedUnion(
   { error: "infrastructure.provider must be one of: aws, hosts" },
 );
 
+const artifactOverride = strict({
+  name: z.enum(ARTIFACT_NAMES, { error: `must be one of: ${ARTIFACT_NAMES.join(", ")}` }),
+  version: z.string().regex(/^\d+\.\d+\.\d+$/, { error: "must be a release version such as 3.6.5 (no leading v)" }),
+  arch: z.enum(ARCHES, { error: `must be one of: ${ARCHES.join(", ")}` }).default("amd64"),
+  url: httpUrl,
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, { error: "must be the artifact's SHA-256: 64 lowercase hex digits" }),
+});
+
 export const clusterSpecSchema = strict({
   name: dnsLabel(40),
   kubernetes: kubernetes.prefault({}),
@@ -206,7 +215,7 @@ export const clusterSpecSchema = strict({
   workers: strict({ pools: z.array(pool).optional() }).prefault({}),
   containerd: containerd.prefault({}),
   pki: pki.prefault({}),
-  artifacts: strict({ mirror: httpUrl.nullable().default(null) }).prefault({}),
+  artifacts: strict({ mirror: httpUrl.nullable().default(null), overrides: z.array(artifactOverride).default([]) }).prefault({}),
   addons: strict({ coredns: z.boolean().default(true), metricsServer: z.boolean().default(true) }).prefault({}),
   infrastructure,
 });

@@ -54,8 +54,25 @@ test("download URLs follow the official layouts", () => {
 });
 
 test("a mirror keeps the upstream host and path under its base", () => {
-  const ref = artifact("runc", "1.4.3", "amd64", "http://mirror.internal/k8s/");
+  const ref = artifact("runc", "1.4.3", "amd64", { mirror: "http://mirror.internal/k8s/", overrides: [] });
   assert.equal(ref.url, "http://mirror.internal/k8s/github.com/opencontainers/runc/releases/download/v1.4.3/runc.amd64");
   assert.equal(ref.sha256, artifact("runc", "1.4.3", "amd64").sha256);
   assert.equal(mirrorUrl("https://dl.k8s.io/release/v1/x", "https://m.example"), "https://m.example/dl.k8s.io/release/v1/x");
+});
+
+test("an override replaces or adds one catalog entry, for its architecture only, mirror or not", () => {
+  const sha256 = "a".repeat(64);
+  const source = {
+    mirror: "http://mirror.internal/",
+    overrides: [
+      { name: "etcd", version: "3.4.23", arch: "amd64", url: "http://builds.internal/etcd-v3.4.23-linux-amd64.tar.gz", sha256 },
+      { name: "runc", version: "1.4.3", arch: "amd64", url: "http://builds.internal/runc-patched", sha256 },
+    ],
+  } as const;
+  assert.deepEqual(artifact("etcd", "3.4.23", "amd64", source), { name: "etcd", version: "3.4.23", arch: "amd64", url: "http://builds.internal/etcd-v3.4.23-linux-amd64.tar.gz", sha256 });
+  assert.equal(artifact("runc", "1.4.3", "amd64", source).url, "http://builds.internal/runc-patched");
+  // The other architecture still comes from the catalog, through the mirror.
+  assert.equal(artifact("runc", "1.4.3", "arm64", source).sha256, artifact("runc", "1.4.3", "arm64").sha256);
+  assert.match(artifact("runc", "1.4.3", "arm64", source).url, /^http:\/\/mirror\.internal\/github\.com\//);
+  assert.throws(() => artifact("etcd", "3.4.23", "arm64", source), /no etcd 3\.4\.23 for arm64/);
 });

@@ -35,8 +35,16 @@ test("file bundle: every file written with its content, mode and owner; the list
       assert.equal(statSync(path).uid, 0);
     }
     assert.deepEqual(readFileSync(join(root, "usr/local/lib/drydock/files.list"), "utf8").trim().split("\n"), files.map((f) => f.path));
-    // Re-running is harmless (idempotent).
+    // Re-running touches nothing that is already as rendered; a changed file alone is replaced.
+    const stamp = (f: { path: string }) => { const st = statSync(join(root, f.path)); return `${st.ino}:${st.mtimeMs}`; };
+    const before = files.map(stamp);
     assert.equal(bash(script, { DRYDOCK_ROOT: root }).status, 0);
+    assert.deepEqual(files.map(stamp), before);
+    const changed = files.map((f, i) => (i === 1 ? { ...f, content: `${f.content}# changed\n` } : f));
+    assert.equal(bash(fileBundleScript(changed), { DRYDOCK_ROOT: root }).status, 0);
+    const after = files.map(stamp);
+    assert.deepEqual(after.map((s, i) => s !== before[i]), files.map((_, i) => i === 1));
+    assert.equal(readFileSync(join(root, files[1]!.path), "utf8"), changed[1]!.content);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -67,6 +75,39 @@ test("phase script: runs steps in order, waits for health, and fails loudly with
     const failing = bash(phaseScript(phase(`echo "etcd: connection refused" >&2; false`)));
     assert.equal(failing.status, 1);
     assert.match(failing.stderr, /drydock: h\/b still unhealthy after 5s:\netcd: connection refused/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("phase script: a step whose script and trigger files are unchanged and whose check passes is not run again", () => {
+  const dir = mkdtempSync(join(tmpdir(), "drydock-phase-"));
+  try {
+    const step = join(dir, "start.sh");
+    const config = join(dir, "service.conf");
+    const log = join(dir, "log");
+    writeFileSync(step, `#!/bin/bash\necho restarted >> ${log}\n`);
+    writeFileSync(config, "a = 1\n");
+    const phase: Phase = {
+      id: "h/0-start",
+      host: "h",
+      dependsOn: [],
+      steps: [{ id: "h/start", host: "h", name: "start", description: "start", script: step, dependsOn: [], check: { command: `test ! -f ${dir}/down`, timeoutSeconds: 5 }, triggers: [config] }],
+    };
+    const run = () => {
+      const r = bash(phaseScript(phase), { DRYDOCK_STEP_STATE: join(dir, "state") });
+      assert.equal(r.status, 0, r.stderr);
+      return readFileSync(log, "utf8").split("\n").filter(Boolean).length;
+    };
+    assert.equal(run(), 1);
+    assert.equal(run(), 1, "unchanged and healthy: not restarted");
+    writeFileSync(config, "a = 2\n");
+    assert.equal(run(), 2, "a changed trigger file re-runs the step");
+    assert.equal(run(), 2);
+    writeFileSync(join(dir, "down"), "");
+    const failing = bash(phaseScript(phase), { DRYDOCK_STEP_STATE: join(dir, "state") });
+    assert.equal(failing.status, 1, "an unhealthy service is restarted, and still unhealthy fails");
+    assert.equal(readFileSync(log, "utf8").split("\n").filter(Boolean).length, 3);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -46,7 +46,7 @@ test("aws defaults follow the spec contract", () => {
   });
   assert.equal(spec.containerd.version, "2.3.4");
   assert.deepEqual(spec.pki, { algorithm: "ecdsa-p256", caValidityDays: 3650, certValidityDays: 365, renewBeforeDays: 30, rotation: 0 });
-  assert.deepEqual(spec.artifacts, { mirror: null });
+  assert.deepEqual(spec.artifacts, { mirror: null, overrides: [] });
   assert.deepEqual(spec.addons, { coredns: true, metricsServer: true });
   const infra = spec.infrastructure;
   assert.equal(infra.provider, "aws");

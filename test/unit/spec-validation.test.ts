@@ -36,6 +36,13 @@ const cases: Case[] = [
   { name: "reserved pool name", spec: aws({ "workers.pools": [{ name: "cp", count: 1 }] }), path: "workers.pools[0].name", gist: "reserved" },
   // versions
   { name: "kubernetes version not in catalog", spec: aws({ "kubernetes.version": "1.30.2" }), path: "kubernetes.version", gist: /not in the version catalog; supported: 1\.36\.4/ },
+  { name: "override with an unknown artifact name", spec: aws({ "artifacts.overrides": [{ name: "kubeadm", version: "1.36.4", url: "http://b.internal/k", sha256: "a".repeat(64) }] }), path: "artifacts.overrides[0].name", gist: "must be one of: kubelet, kubectl, etcd" },
+  { name: "override checksum not a SHA-256", spec: aws({ "artifacts.overrides": [{ name: "etcd", version: "3.6.14", url: "http://b.internal/e", sha256: "abc" }] }), path: "artifacts.overrides[0].sha256", gist: "64 lowercase hex" },
+  { name: "override version with a leading v", spec: aws({ "artifacts.overrides": [{ name: "etcd", version: "v3.6.14", url: "http://b.internal/e", sha256: "a".repeat(64) }] }), path: "artifacts.overrides[0].version", gist: "no leading v" },
+  { name: "override nothing uses", spec: aws({ "artifacts.overrides": [{ name: "etcd", version: "3.5.1", url: "http://b.internal/e", sha256: "a".repeat(64) }] }), path: "artifacts.overrides[0]", gist: "etcd 3.5.1 is not used by this spec; it uses etcd 3.6.14" },
+  { name: "same override twice", spec: aws({ "artifacts.overrides": [0, 1].map(() => ({ name: "etcd", version: "3.6.14", url: "http://b.internal/e", sha256: "a".repeat(64) })) }), path: "artifacts.overrides[1]", gist: "overridden twice" },
+  { name: "kubernetes override outside the supported minors", spec: aws({ "kubernetes.version": "1.30.2", "artifacts.overrides": ["kubelet", "kubectl"].map((name) => ({ name, version: "1.30.2", url: "http://b.internal/k", sha256: "a".repeat(64) })) }), path: "kubernetes.version", gist: "Kubernetes 1.34, 1.35, 1.36 only" },
+  { name: "kubernetes override missing kubectl", spec: aws({ "kubernetes.version": "1.36.99", "artifacts.overrides": [{ name: "kubelet", version: "1.36.99", url: "http://b.internal/k", sha256: "a".repeat(64) }] }), path: "kubernetes.version", gist: "kubelet and kubectl" },
   { name: "etcd version not in catalog", spec: aws({ "etcd.version": "3.4.0" }), path: "etcd.version", gist: /supported: 3\.6\.14/ },
   { name: "containerd version not in catalog", spec: aws({ "containerd.version": "1.6.0" }), path: "containerd.version", gist: /supported: 2\.3\.4/ },
   // counts and topology
@@ -130,6 +137,21 @@ test("all problems are reported at once", () => {
   if (result.ok) return;
   const paths = result.problems.map((p) => p.path).sort();
   assert.deepEqual(paths, ["etcd.members", "network.proxyMode", "pki.renewBeforeDays"]);
+});
+
+test("a version outside the catalog is accepted when the user overrides its artifacts", () => {
+  const spec = aws({
+    "etcd.version": "3.4.23",
+    "kubernetes.version": "1.36.99",
+    "artifacts.overrides": [
+      { name: "etcd", version: "3.4.23", url: "http://b.internal/etcd-v3.4.23-linux-amd64.tar.gz", sha256: "a".repeat(64) },
+      { name: "kubelet", version: "1.36.99", url: "http://b.internal/kubelet", sha256: "b".repeat(64) },
+      { name: "kubectl", version: "1.36.99", url: "http://b.internal/kubectl", sha256: "c".repeat(64) },
+    ],
+  });
+  const result = validateSpec(spec);
+  assert.ok(result.ok, result.ok ? "" : result.problems.map(formatProblem).join("\n"));
+  if (result.ok) assert.equal(result.spec.artifacts.overrides[0]!.arch, "amd64");
 });
 
 test("nftables rule: beta from 1.31, alpha before", () => {

@@ -1,0 +1,252 @@
+// Test hosts without a cloud: Debian booted with systemd in systemd-nspawn
+// containers, each in a network namespace of its own, wired to one bridge in a
+// "lan" namespace this file creates. Every address lives inside those
+// namespaces. The root file system is built once with debootstrap and cached
+// outside the repository; each host boots from it through an overlay whose upper
+// layer is the host's own disk (new per test run, kept across power cycles).
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, closeSync } from "node:fs";
+import { join } from "node:path";
+
+export const CACHE_DIR = process.env.DRYDOCK_E2E_CACHE ?? "/var/cache/drydock-e2e";
+const SUITE = "bookworm";
+// What a fresh Debian server has, plus the packages drydock's steps would install
+// with apt: the hosts have no route to a Debian mirror.
+const PACKAGES = ["systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "sudo", "curl", "ca-certificates", "libnss-myhostname", "haproxy", "keepalived"];
+/** Bump when the preparation below changes, so a stale cache is rebuilt. */
+const ROOTFS_REVISION = 1;
+
+export interface CommandResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function sh(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): CommandResult {
+  const r = spawnSync(cmd, args, { input: opts.input, encoding: "utf8", timeout: opts.timeoutMs ?? 60_000, env: opts.env ?? process.env, maxBuffer: 64 * 1024 * 1024 });
+  return { code: r.status, stdout: r.stdout ?? "", stderr: r.error ? `${r.stderr ?? ""}${r.error.message}` : (r.stderr ?? "") };
+}
+
+function shOk(cmd: string, args: string[], opts: Parameters<typeof sh>[2] = {}): string {
+  const r = sh(cmd, args, opts);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.code}): ${r.stderr.trim().slice(-2000)}`);
+  return r.stdout;
+}
+
+/** Runs a command without blocking the event loop (stand-ins and timers live in this process). */
+export function shAsync(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(opts.input ?? "");
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The Debian mirror this machine's apt uses (the only one it can reach). */
+export function debianMirror(): string {
+  if (process.env.DRYDOCK_E2E_DEBIAN_MIRROR) return process.env.DRYDOCK_E2E_DEBIAN_MIRROR;
+  const sources = ["/etc/apt/sources.list.d", "/etc/apt/sources.list"].flatMap((p) => {
+    if (!existsSync(p)) return [];
+    try {
+      return readdirSync(p).map((f) => readFileSync(join(p, f), "utf8"));
+    } catch {
+      return [readFileSync(p, "utf8")];
+    }
+  });
+  for (const text of sources) {
+    const deb822 = text.split(/\n\s*\n/).find((stanza) => /^Suites:.*\bbookworm\b/m.test(stanza) && /^Types:.*\bdeb\b/m.test(stanza) && !/security/.test(stanza));
+    const uri = deb822?.match(/^URIs:\s*(\S+)/m)?.[1];
+    if (uri) return uri;
+    const line = text.split("\n").find((l) => /^deb\s+(\[[^\]]*\]\s+)?\S+\s+bookworm\s/.test(l));
+    if (line) return line.replace(/^deb\s+(\[[^\]]*\]\s+)?/, "").split(/\s+/)[0]!;
+  }
+  throw new Error("no Debian bookworm mirror in /etc/apt sources; set DRYDOCK_E2E_DEBIAN_MIRROR");
+}
+
+/** The cached root file system, built with debootstrap when missing (about a minute). */
+export function ensureRootfs(log: (line: string) => void = () => undefined): string {
+  const key = createHash("sha256").update(JSON.stringify({ SUITE, PACKAGES, ROOTFS_REVISION })).digest("hex").slice(0, 12);
+  const dir = join(CACHE_DIR, `${SUITE}-${key}`);
+  if (existsSync(join(dir, ".complete"))) return dir;
+  mkdirSync(CACHE_DIR, { recursive: true });
+  const building = `${dir}.building-${process.pid}`;
+  rmSync(building, { recursive: true, force: true });
+  log(`building the host root file system in ${dir} (debootstrap ${SUITE})`);
+  shOk("debootstrap", ["--variant=minbase", `--include=${PACKAGES.join(",")}`, SUITE, building, debianMirror()], { timeoutMs: 15 * 60_000 });
+  // The machine name becomes the host name; services a fresh server does not run stay off.
+  rmSync(join(building, "etc/hostname"), { force: true });
+  for (const unit of ["haproxy", "keepalived"]) rmSync(join(building, `etc/systemd/system/multi-user.target.wants/${unit}.service`), { force: true });
+  writeFileSync(join(building, ".complete"), `${new Date().toISOString()}\n`);
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(building, dir);
+  return dir;
+}
+
+export const LAN_NETNS = "dde-lan";
+const BRIDGE = "br0";
+
+export interface Lan {
+  readonly netns: string;
+  /** The lan's own address (where the mirror listens), e.g. 10.213.0.1. */
+  readonly gateway: string;
+  readonly prefix: number;
+}
+
+/** A command run inside a network namespace. */
+export const inNetns = (netns: string, cmd: string, args: string[]): [string, string[]] => ["ip", ["netns", "exec", netns, cmd, ...args]];
+
+export function createLan(gateway: string, prefix: number): Lan {
+  removeNetns(LAN_NETNS);
+  shOk("ip", ["netns", "add", LAN_NETNS]);
+  const ip = (...args: string[]) => shOk(...inNetns(LAN_NETNS, "ip", args));
+  ip("link", "set", "lo", "up");
+  ip("link", "add", BRIDGE, "type", "bridge");
+  ip("addr", "add", `${gateway}/${prefix}`, "dev", BRIDGE);
+  ip("link", "set", BRIDGE, "up");
+  return { netns: LAN_NETNS, gateway, prefix };
+}
+
+function removeNetns(name: string): void {
+  if (existsSync(`/run/netns/${name}`)) sh("ip", ["netns", "del", name]);
+}
+
+export interface MachineOptions {
+  readonly name: string;
+  readonly address: string;
+  readonly lan: Lan;
+  readonly rootfs: string;
+  /** Folder bound read-only at /root/.ssh (authorized_keys). */
+  readonly sshDir: string;
+  /** Where this run keeps the host's disk (overlay upper layer) and console log. */
+  readonly workDir: string;
+}
+
+export class Machine {
+  readonly name: string;
+  readonly address: string;
+  readonly netns: string;
+  private readonly root: string;
+  private process: ChildProcess | null = null;
+
+  constructor(private readonly opts: MachineOptions) {
+    this.name = opts.name;
+    this.address = opts.address;
+    this.netns = `dde-${opts.name}`;
+    this.root = join(opts.workDir, "root");
+  }
+
+  /** The host's network namespace on the lan, and its disk: an overlay over the shared root file system. */
+  create(): void {
+    const { lan, address } = this.opts;
+    removeNetns(this.netns);
+    shOk("ip", ["netns", "add", this.netns]);
+    const veth = `v-${this.name}`.slice(0, 15);
+    sh(...inNetns(lan.netns, "ip", ["link", "del", veth]));
+    shOk("ip", ["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", this.netns]);
+    shOk("ip", ["link", "set", veth, "netns", lan.netns]);
+    shOk(...inNetns(lan.netns, "ip", ["link", "set", veth, "master", BRIDGE, "up"]));
+    const ip = (...args: string[]) => shOk(...inNetns(this.netns, "ip", args));
+    ip("link", "set", "lo", "up");
+    ip("addr", "add", `${address}/${lan.prefix}`, "dev", "eth0");
+    ip("link", "set", "eth0", "up");
+    for (const d of ["upper", "work", "root"]) mkdirSync(join(this.opts.workDir, d), { recursive: true });
+    shOk("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${this.opts.rootfs},upperdir=${join(this.opts.workDir, "upper")},workdir=${join(this.opts.workDir, "work")}`, this.root]);
+  }
+
+  get running(): boolean {
+    return this.process !== null && this.process.exitCode === null && this.process.signalCode === null;
+  }
+
+  /** Powers the host on: systemd boots as PID 1 in the container. */
+  start(): void {
+    if (this.running) return;
+    const log = openSync(join(this.opts.workDir, "console.log"), "a");
+    this.process = spawn(
+      "systemd-nspawn",
+      ["-D", this.root, "-M", this.name, "--boot", "--register=no", "--keep-unit", `--network-namespace-path=/run/netns/${this.netns}`, "--capability=CAP_NET_ADMIN", `--bind-ro=${this.opts.sshDir}:/root/.ssh`],
+      // The host's own network sysctls (ip_nonlocal_bind for haproxy) are writable, as on a real machine.
+      { stdio: ["ignore", log, log], env: { ...process.env, SYSTEMD_NSPAWN_API_VFS_WRITABLE: "network" } },
+    );
+    closeSync(log);
+  }
+
+  /** Powers the host off: an orderly shutdown, forced after a bound. */
+  async stop(): Promise<void> {
+    const child = this.process;
+    if (!child || !this.running) return;
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    await exited;
+    clearTimeout(timer);
+    this.process = null;
+  }
+
+  /** Runs a command on the host as root over SSH, from the lan. */
+  ssh(command: string, opts: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+    return shAsync(...inNetns(this.opts.lan.netns, "ssh", [...sshOptions(join(this.opts.sshDir, "id_ed25519")), `root@${this.address}`, command]), opts);
+  }
+
+  async sshOk(command: string, opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
+    const r = await this.ssh(command, opts);
+    if (r.code !== 0) throw new Error(`${this.name}: ${command} failed (${r.code}): ${r.stderr.trim().slice(-2000)}`);
+    return r.stdout;
+  }
+
+  /** Waits until systemd reports the boot finished and SSH answers. */
+  async waitBooted(timeoutMs = 90_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = "";
+    while (Date.now() < deadline) {
+      if (!this.running) throw new Error(`${this.name}: systemd-nspawn exited during boot:\n${this.consoleTail()}`);
+      const r = await this.ssh("systemctl is-system-running", { timeoutMs: 15_000 });
+      last = `${r.stdout.trim()} ${r.stderr.trim()}`;
+      if (/^(running|degraded)/.test(r.stdout.trim())) return;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    throw new Error(`${this.name}: not booted after ${timeoutMs / 1000}s (last answer: ${last})\n${this.consoleTail()}`);
+  }
+
+  consoleTail(): string {
+    const path = join(this.opts.workDir, "console.log");
+    return existsSync(path) ? readFileSync(path, "utf8").slice(-3000) : "";
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    sh("umount", [this.root]);
+    removeNetns(this.netns);
+  }
+}
+
+export function sshOptions(keyFile: string): string[] {
+  return ["-i", keyFile, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"];
+}
+
+/** A fresh key pair, authorized for root on every host (bound read-only at /root/.ssh). */
+export function makeSshDir(dir: string): { dir: string; privateKey: string } {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const key = join(dir, "id_ed25519");
+  shOk("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "drydock-e2e", "-f", key]);
+  writeFileSync(join(dir, "authorized_keys"), readFileSync(`${key}.pub`), { mode: 0o600 });
+  return { dir, privateKey: readFileSync(key, "utf8") };
+}
+
+/** Fails loudly (never skips) when this machine cannot run the hosts. */
+export function requireHostTools(): void {
+  const missing = ["debootstrap", "systemd-nspawn", "ssh", "ssh-keygen", "ip", "etcd", "etcdctl", "kubectl"].filter((b) => sh("sh", ["-c", `command -v ${b}`]).code !== 0);
+  if (missing.length > 0) throw new Error(`end-to-end tests need ${missing.join(", ")} (apt-get install debootstrap systemd-container openssh-client iproute2 etcd-server etcd-client)`);
+  if (process.getuid?.() !== 0) throw new Error("end-to-end tests boot containers and network namespaces: run as root");
+}
+
+export { sh, shOk };
