@@ -1,10 +1,14 @@
 // A host's files as one bash script read from stdin: contents never appear on a
 // command line, and each file is written atomically with its mode and owner.
 import { createHash } from "node:crypto";
+import { SNAPSHOT_DIR } from "./etcd-backup";
 import { type HostFile, publicFile } from "./files";
+import { KEEPALIVED_CONFIG_PATH } from "./load-balancer";
 import { shellQuote as q } from "./shell";
 
 export const DRYDOCK_PATHS_LIST = "/usr/local/lib/drydock/files.list";
+/** Next to a file drydock replaced: the host's own version, restored on reset. */
+export const ORIGINAL_SUFFIX = ".drydock-orig";
 
 
 export function fileBundleScript(files: readonly HostFile[]): string {
@@ -14,7 +18,10 @@ export function fileBundleScript(files: readonly HostFile[]): string {
     // DRYDOCK_ROOT (default /) prefixes every path, so tests write into a temporary root.
     'root="${DRYDOCK_ROOT:-}"',
     // A file already as rendered (content, mode, owner) is left alone: a re-run changes nothing.
+    `list="$root"${q(DRYDOCK_PATHS_LIST)}`,
     'put() { local path="$root$1" mode="$2" owner="$3" tmp; mkdir -p "$(dirname "$path")"; tmp="$path.drydock-new"; base64 -d > "$tmp"; chmod "$mode" "$tmp"; chown "$owner" "$tmp";',
+    // A file that was there before drydock (a package's config) is kept aside, for reset to put back.
+    `  if [ -f "$path" ] && [ ! -e "$path${ORIGINAL_SUFFIX}" ] && ! grep -qxF "$1" "$list" 2>/dev/null; then cp -a "$path" "$path${ORIGINAL_SUFFIX}"; fi`,
     '  if [ -f "$path" ] && cmp -s "$tmp" "$path" && [ "$(stat -c %a:%U:%G "$tmp")" = "$(stat -c %a:%U:%G "$path")" ]; then rm -f "$tmp"; else mv -f "$tmp" "$path"; fi; }',
   ];
   // Last, the list of what drydock wrote, for a clean reset.
@@ -37,16 +44,21 @@ export function filesDigest(files: readonly HostFile[], paths: readonly string[]
   return hash.digest("hex");
 }
 
-/** Leaves a host as it was before drydock: services stopped and disabled, files and data removed. */
+/** Leaves a host as it was before drydock: services stopped and disabled, files and data removed, replaced files restored. */
 export function resetScript(): string {
   return `set -uo pipefail
-for unit in kubelet containerd etcd drydock-pod-routes keepalived haproxy; do
-  if systemctl list-unit-files "$unit.service" >/dev/null 2>&1; then systemctl disable --now "$unit" 2>/dev/null || true; fi
+for unit in kubelet.service containerd.service etcd.service etcd-snapshot.timer drydock-pod-routes.service keepalived.service haproxy.service; do
+  if systemctl list-unit-files "$unit" >/dev/null 2>&1; then systemctl disable --now "$unit" 2>/dev/null || true; fi
 done
-if [ -f ${DRYDOCK_PATHS_LIST} ]; then xargs -r rm -f < ${DRYDOCK_PATHS_LIST}; fi
-rm -rf /etc/kubernetes /var/lib/kubelet /var/lib/etcd /etc/etcd /etc/containerd /var/lib/containerd /run/containerd /etc/cni/net.d /usr/local/lib/drydock /var/log/kubernetes
+if [ -f ${DRYDOCK_PATHS_LIST} ]; then
+  while IFS= read -r path; do
+    if [ -e "$path${ORIGINAL_SUFFIX}" ]; then mv -f "$path${ORIGINAL_SUFFIX}" "$path"; else rm -f "$path"; fi
+  done < ${DRYDOCK_PATHS_LIST}
+fi
+# Written by steps rather than sent: keepalived's config (filled in with the host's interface).
+rm -f ${KEEPALIVED_CONFIG_PATH}
+rm -rf /etc/kubernetes /var/lib/kubelet /var/lib/etcd ${SNAPSHOT_DIR} /etc/etcd /etc/containerd /var/lib/containerd /run/containerd /etc/cni/net.d /usr/local/lib/drydock /var/log/kubernetes
 rm -f /usr/local/bin/kubelet /usr/local/bin/kubectl /usr/local/bin/etcd /usr/local/bin/etcdctl /usr/local/bin/etcdutl /usr/local/bin/containerd /usr/local/bin/containerd-shim-runc-v2 /usr/local/bin/ctr /usr/local/bin/crictl /usr/local/sbin/runc
-rm -f /etc/systemd/system/kubelet.service /etc/systemd/system/containerd.service /etc/systemd/system/etcd.service /etc/systemd/system/drydock-pod-routes.service
 systemctl daemon-reload || true
 `;
 }

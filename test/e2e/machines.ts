@@ -15,7 +15,7 @@ const SUITE = "bookworm";
 // with apt: the hosts have no route to a Debian mirror.
 const PACKAGES = ["systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "sudo", "curl", "ca-certificates", "libnss-myhostname", "haproxy", "keepalived"];
 /** Bump when the preparation below changes, so a stale cache is rebuilt. */
-const ROOTFS_REVISION = 1;
+const ROOTFS_REVISION = 2;
 
 export interface CommandResult {
   readonly code: number | null;
@@ -85,7 +85,7 @@ export function ensureRootfs(log: (line: string) => void = () => undefined): str
   shOk("debootstrap", ["--variant=minbase", `--include=${PACKAGES.join(",")}`, SUITE, building, debianMirror()], { timeoutMs: 15 * 60_000 });
   // The machine name becomes the host name; services a fresh server does not run stay off.
   rmSync(join(building, "etc/hostname"), { force: true });
-  for (const unit of ["haproxy", "keepalived"]) rmSync(join(building, `etc/systemd/system/multi-user.target.wants/${unit}.service`), { force: true });
+  shOk("chroot", [building, "systemctl", "disable", "haproxy.service", "keepalived.service"]);
   writeFileSync(join(building, ".complete"), `${new Date().toISOString()}\n`);
   rmSync(dir, { recursive: true, force: true });
   renameSync(building, dir);

@@ -11,7 +11,7 @@ import type { ClusterSpec } from "../../spec";
 import type { PlannedHost } from "../../spec/addresses";
 import { etcdConfig } from "../../hosts/etcd";
 
-export const DEBIAN_PACKAGES = "etcd-server etcd-client containerd containernetworking-plugins haproxy openssl iproute2 iptables iputils-ping curl systemd keepalived";
+export const DEBIAN_PACKAGES = "etcd-server etcd-client containerd containernetworking-plugins haproxy openssl iproute2 iptables iputils-ping curl systemd keepalived debootstrap systemd-container openssh-client";
 
 /** Fails loudly (never skips) when a program the test drives is missing. */
 export function requireBinaries(...names: string[]): void {

@@ -33,6 +33,8 @@ export interface ProgramRun {
   readonly dependsOn: ReadonlyMap<string, string[]>;
 }
 
+export const REMOTE_COMMAND = "command:remote:Command";
+
 export function isSecretValue(value: unknown): boolean {
   return typeof value === "object" && value !== null && (value as any)[specialSigKey] === specialSecretSig;
 }
@@ -101,6 +103,13 @@ export interface RunOptions {
   readonly keepInputs?: boolean;
   /** State of a previous run, by resource name: diff/update run against it as the engine would. */
   readonly priorState?: ReadonlyMap<string, { id: string; state: Record<string, any> }>;
+  /**
+   * Runs every @pulumi/command remote Command's create for real (the end-to-end
+   * hosts) with its plain inputs; what it returns becomes the resource's outputs.
+   * The mock runtime registers a resource only after its dependencies resolve, so
+   * commands run in the order `pulumi up` would run them.
+   */
+  readonly remoteCommand?: (name: string, inputs: Record<string, any>) => Promise<{ stdout: string; stderr: string }>;
 }
 
 /** Plain (unwrapped) state of every resource of a run, to feed the next run. */
@@ -146,6 +155,7 @@ export async function runIndex(config: Record<string, string>, options: RunOptio
           state = secretOutputs({ ...outs, __provider: news.__provider });
         }
         if (args.type.startsWith("aws:")) state = { ...awsComputed(args.type, args.name), ...args.inputs };
+        if (args.type === REMOTE_COMMAND && options.remoteCommand) state = { ...args.inputs, ...(await options.remoteCommand(args.name, unwrapSecrets(args.inputs))) };
         const keep = options.keepInputs ?? true;
         resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, operation, inputs: keep ? args.inputs : {}, state: keep ? state : {}, id });
         return { id, state };

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { loadSpecFile, requireSpec } from "../../spec";
 import { planAddresses } from "../../spec/addresses";
 import { EXAMPLES_DIR } from "../helpers";
-import { isSecretValue, runIndex, unwrapSecrets, type ProgramRun } from "./harness";
+import { isSecretValue, REMOTE_COMMAND, runIndex, unwrapSecrets, type ProgramRun } from "./harness";
 
-const COMMAND = "command:remote:Command";
+const COMMAND = REMOTE_COMMAND;
 const commands = (run: ProgramRun) => run.resources.filter((r) => r.type === COMMAND);
 const deps = (run: ProgramRun, name: string) => run.dependsOn.get(`${COMMAND}::${name}`) ?? [];
 const decodeInline = (cmd: string) => Buffer.from(/^echo (\S+) \| base64 -d/.exec(cmd)![1]!, "base64").toString();

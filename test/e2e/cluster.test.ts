@@ -1,0 +1,246 @@
+// End to end without a cloud: the real index.ts, under Pulumi's mock runtime,
+// with every remote command run over SSH on Debian hosts booted by systemd in
+// containers. Proves an etcd quorum formed by the program's own steps, the
+// keepalived + haproxy endpoint surviving the loss of a host, idempotent
+// re-runs and the reset on delete. Fails (never skips) if hosts cannot boot.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { ProcessGroup, waitFor } from "../integration/helpers";
+import { resolveOutput, runIndex, stateOf, type ProgramRun } from "../program/harness";
+import { createLan, ensureRootfs, inNetns, Machine, makeSshDir, requireHostTools, sh, shAsync, shOk, type Lan } from "./machines";
+import { RemoteExecutor, UNRUNNABLE_STEPS } from "./remote";
+
+const GATEWAY = "10.213.0.1";
+const VIP = "10.213.0.100";
+const ENDPOINT_PORT = 8443;
+const MIRROR_PORT = 8080;
+const HOSTS = [
+  { name: "e2e-1", address: "10.213.0.11" },
+  { name: "e2e-2", address: "10.213.0.12" },
+  { name: "e2e-3", address: "10.213.0.13" },
+];
+const ETCDCTL = "ETCDCTL_API=3 /usr/local/bin/etcdctl --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key --dial-timeout=3s --command-timeout=10s";
+
+const log = (line: string) => process.stderr.write(`# e2e: ${line}\n`);
+let workDir = "";
+let lan: Lan;
+const machines: Machine[] = [];
+const procs = new ProcessGroup();
+let config: Record<string, string> = {};
+let firstRun: ProgramRun;
+let firstExecutor: RemoteExecutor;
+/** Per host, before drydock touched it: what a reset must return to. */
+const baseline = new Map<string, string>();
+
+const byName = (name: string) => machines.find((m) => m.name === name)!;
+
+/** The Debian etcd binaries, packed as an official release tarball for the mirror. */
+function packEtcd(mirrorDir: string): { version: string; url: string; sha256: string } {
+  const version = /etcd Version: (\S+)/.exec(shOk("etcd", ["--version"]))![1]!;
+  const name = `etcd-v${version}-linux-amd64`;
+  const stage = join(workDir, "stage", name);
+  mkdirSync(stage, { recursive: true });
+  for (const bin of ["etcd", "etcdctl"]) shOk("install", ["-m", "0755", shOk("sh", ["-c", `command -v ${bin}`]).trim(), join(stage, bin)]);
+  writeFileSync(join(stage, "README.md"), "etcd from Debian's etcd-server and etcd-client, in the official release layout\n");
+  const path = join(mirrorDir, `${name}.tar.gz`);
+  shOk("tar", ["-czf", path, "-C", join(workDir, "stage"), name]);
+  return { version, url: `http://${GATEWAY}:${MIRROR_PORT}/${name}.tar.gz`, sha256: createHash("sha256").update(readFileSync(path)).digest("hex") };
+}
+
+/** What a reset host must look like again: drydock's places, its units and their state. */
+const HOST_SNAPSHOT = `find /etc /usr/local /opt /var/lib/etcd /var/lib/etcd-snapshots /var/lib/kubelet /var/lib/containerd -xdev 2>/dev/null | grep -v -e '^/etc/ssh/ssh_host' -e '^/etc/machine-id' -e '^/etc/.pwd.lock' | sort
+for unit in etcd haproxy keepalived kubelet containerd etcd-snapshot.timer; do echo "$unit $(systemctl is-enabled $unit 2>/dev/null) $(systemctl is-active $unit 2>/dev/null)"; done`;
+
+async function etcdctlOn(machine: Machine, args: string): Promise<string> {
+  return machine.sshOk(`${ETCDCTL} ${args}`);
+}
+
+const endpoints = (hosts = HOSTS) => hosts.map((h) => `https://${h.address}:2379`).join(",");
+
+async function vipHolder(): Promise<Machine | undefined> {
+  for (const m of machines.filter((x) => x.running)) {
+    const r = await m.ssh("ip -o -4 addr show dev eth0");
+    if (r.stdout.includes(` ${VIP}/`)) return m;
+  }
+  return undefined;
+}
+
+async function kubectlThroughVip(kubeconfig: string): Promise<{ ok: boolean; out: string }> {
+  const r = await shAsync(...inNetns(lan.netns, "kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=5s", "get", "--raw", "/readyz"]), { timeoutMs: 20_000 });
+  return { ok: r.code === 0 && r.stdout.trim() === "ok", out: `${r.stdout}${r.stderr}`.trim() };
+}
+
+/** Program runs take a while; the executor's own failure lines are the useful message. */
+async function runProgram(executor: RemoteExecutor, priorState?: ReturnType<typeof stateOf>): Promise<ProgramRun> {
+  try {
+    return await runIndex(config, { remoteCommand: executor.create, ...(priorState ? { priorState } : {}) });
+  } finally {
+    assert.deepEqual(executor.failures, [], "every remote command succeeds");
+  }
+}
+
+before(async () => {
+  requireHostTools();
+  workDir = mkdtempSync(join(process.env.DRYDOCK_E2E_WORK ?? "/var/tmp", "drydock-e2e-"));
+  const rootfs = ensureRootfs(log);
+  lan = createLan(GATEWAY, 24);
+  const ssh = makeSshDir(join(workDir, "ssh"));
+
+  const mirrorDir = join(workDir, "mirror");
+  mkdirSync(mirrorDir);
+  const etcd = packEtcd(mirrorDir);
+  const mirror = procs.start(...inNetns(lan.netns, process.execPath, ["--import", "tsx", join(__dirname, "mirror-main.ts"), mirrorDir, GATEWAY, String(MIRROR_PORT)]));
+  await waitFor("the artifact mirror", () => (procs.logs.get(mirror) ?? "").includes("listening"), 100, 200);
+
+  for (const h of HOSTS) {
+    const m = new Machine({ ...h, lan, rootfs, sshDir: ssh.dir, workDir: join(workDir, h.name) });
+    machines.push(m);
+    m.create();
+    m.start();
+  }
+  await Promise.all(machines.map((m) => m.waitBooted()));
+  for (const m of machines) baseline.set(m.name, await m.sshOk(HOST_SNAPSHOT));
+
+  const spec = {
+    name: "e2e",
+    network: { cni: "flannel" },
+    etcd: { version: etcd.version },
+    artifacts: { overrides: [{ name: "etcd", version: etcd.version, url: etcd.url, sha256: etcd.sha256 }] },
+    infrastructure: {
+      provider: "hosts",
+      hosts: HOSTS.map((h) => ({ ...h, roles: ["controlPlane", "etcd"] })),
+      ssh: { user: "root" },
+      apiEndpoint: { vip: VIP },
+    },
+  };
+  const specFile = join(workDir, "cluster.yaml");
+  writeFileSync(specFile, stringify(spec));
+  config = { "drydock:specFile": specFile, "drydock:sshPrivateKey": ssh.privateKey };
+});
+
+after(async () => {
+  await procs.stopAll();
+  await Promise.all(machines.map((m) => m.destroy()));
+  sh("ip", ["netns", "del", lan?.netns ?? "dde-lan"]);
+  if (workDir && !process.env.DRYDOCK_E2E_KEEP) rmSync(workDir, { recursive: true, force: true });
+});
+
+test("the program's own remote steps bring the hosts up, in dependency order, skipping only what cannot run here", async () => {
+  firstExecutor = new RemoteExecutor(lan.netns, workDir);
+  firstRun = await runProgram(firstExecutor);
+  const ran = firstExecutor.executed.flatMap((c) => c.ran);
+  const skipped = firstExecutor.executed.flatMap((c) => c.skipped);
+  log(`ran ${firstExecutor.executed.length} remote commands: ${ran.length} steps; skipped ${skipped.length}: ${[...new Set(skipped.map((s) => s.split("/")[1]))].join(", ")}`);
+  for (const h of HOSTS) {
+    for (const step of ["install-etcd", "etcd-start", "etcd-healthy", "etcd-snapshots", "api-load-balancer"]) assert.ok(ran.includes(`${h.name}/${step}`), `${h.name}/${step} ran`);
+  }
+  // Nothing skipped but the listed steps, and every listed step exists.
+  assert.deepEqual([...new Set(skipped.map((s) => s.split("/")[1]))].sort(), Object.keys(UNRUNNABLE_STEPS).sort());
+  // Every host got its files first, and each etcd member was started before any member was checked healthy.
+  const order = firstExecutor.executed.map((c) => c.name);
+  for (const h of HOSTS) assert.ok(order.indexOf(`e2e-${h.name}-files`) < order.findIndex((n) => n.startsWith(`e2e-${h.name}-0-`)));
+  const lastStart = Math.max(...HOSTS.map((h) => order.indexOf(`e2e-${h.name}-0-install-etcd`)));
+  const firstHealthy = Math.min(...HOSTS.map((h) => order.findIndex((n) => n.startsWith(`e2e-${h.name}-1-`))));
+  assert.ok(lastStart < firstHealthy, `etcd started on every host before any health phase: ${order.join(", ")}`);
+});
+
+test("etcd: a three-member quorum formed by systemd, healthy over mutual TLS", async () => {
+  const members = await etcdctlOn(byName("e2e-1"), `--endpoints=${endpoints()} member list -w simple`);
+  assert.deepEqual(members.trim().split("\n").map((l) => l.split(", ")[2]).sort(), HOSTS.map((h) => h.name));
+  for (const m of machines) assert.equal((await m.sshOk("systemctl is-active etcd")).trim(), "active");
+  // etcdctl exits non-zero unless every endpoint is healthy (3.4 prints health on stderr).
+  await etcdctlOn(byName("e2e-1"), `--endpoints=${endpoints()} endpoint health`);
+  // Without a client certificate the members refuse clients.
+  const anonymous = await byName("e2e-2").ssh(`ETCDCTL_API=3 /usr/local/bin/etcdctl --cacert=/etc/kubernetes/pki/etcd/ca.crt --endpoints=https://${HOSTS[0]!.address}:2379 --dial-timeout=3s --command-timeout=5s get x`);
+  assert.notEqual(anonymous.code, 0);
+  // The snapshot timer the program installed is armed on every member.
+  for (const m of machines) assert.match(await m.sshOk("systemctl list-timers --all --no-legend"), /etcd-snapshot/);
+});
+
+test("etcd: writes continue with one member stopped; a powered-off host rejoins with the data", async () => {
+  const one = byName("e2e-1");
+  const put = async (key: string) => etcdctlOn(one, `--endpoints=${endpoints()} put ${key} v`);
+  for (let i = 0; i < 10; i++) await put(`/e2e/before/${i}`);
+
+  await byName("e2e-3").sshOk("systemctl stop etcd");
+  for (let i = 0; i < 10; i++) await put(`/e2e/member-stopped/${i}`);
+  await byName("e2e-3").sshOk("systemctl start etcd");
+
+  const two = byName("e2e-2");
+  await two.stop();
+  for (let i = 0; i < 10; i++) await put(`/e2e/host-off/${i}`);
+  two.start();
+  await two.waitBooted();
+
+  for (const name of ["e2e-2", "e2e-3"]) {
+    const m = byName(name);
+    let count = "";
+    await waitFor(`${name} to catch up`, async () => {
+      // A serializable read answers from this member's own data.
+      const r = await m.ssh(`${ETCDCTL} --endpoints=https://127.0.0.1:2379 get /e2e/ --prefix --keys-only --consistency=s | grep -c /e2e/`);
+      count = r.stdout.trim();
+      return count === "30";
+    }, 60, 1000).catch((e) => assert.fail(`${e.message}: has ${count} of 30 keys`));
+  }
+  assert.equal((await two.sshOk("systemctl is-active etcd")).trim(), "active", "etcd starts at boot");
+});
+
+test("the API endpoint: keepalived holds the VIP, haproxy forwards to each control-plane host, and the VIP moves when its holder goes down", async () => {
+  // A TLS stand-in for kube-apiserver on each control-plane host, with the files the program delivered there.
+  for (const m of machines) {
+    const dir = join(workDir, m.name, "standin");
+    mkdirSync(dir, { recursive: true });
+    for (const f of ["apiserver.crt", "apiserver.key", "ca.crt"]) writeFileSync(join(dir, f), await m.sshOk(`cat /etc/kubernetes/pki/${f}`), { mode: 0o600 });
+    procs.start(...inNetns(m.netns, process.execPath, ["--import", "tsx", join(__dirname, "standin-main.ts"), m.address, "6443", join(dir, "apiserver.crt"), join(dir, "apiserver.key"), join(dir, "ca.crt"), m.name]));
+  }
+  const kubeconfig = join(workDir, "admin.conf");
+  writeFileSync(kubeconfig, (await resolveOutput(firstRun.exports.adminKubeconfig as any)).value as string, { mode: 0o600 });
+  assert.match(readFileSync(kubeconfig, "utf8"), new RegExp(`server: https://${VIP.replace(/\./g, "\\.")}:${ENDPOINT_PORT}`));
+
+  let last = { ok: false, out: "" };
+  await waitFor("/readyz through the VIP", async () => (last = await kubectlThroughVip(kubeconfig)).ok, 30, 1000).catch((e) => assert.fail(`${e.message}: ${last.out}`));
+  const holder = await vipHolder();
+  assert.ok(holder, "one host holds the VIP");
+
+  const lostAt = Date.now();
+  await holder.stop();
+  let next: Machine | undefined;
+  await waitFor("the VIP to move", async () => (next = await vipHolder()) !== undefined && next !== holder, 30, 500);
+  await waitFor("/readyz through the VIP again", async () => (last = await kubectlThroughVip(kubeconfig)).ok, 20, 500).catch((e) => assert.fail(`${e.message}: ${last.out}`));
+  log(`VIP moved from ${holder.name} to ${next!.name}; the API answered again after ${((Date.now() - lostAt) / 1000).toFixed(1)} s`);
+
+  holder.start();
+  await holder.waitBooted();
+  await waitFor("etcd back on the restarted host", async () => (await holder.ssh("systemctl is-active etcd")).stdout.trim() === "active", 60, 1000);
+});
+
+test("running the program again changes nothing on the hosts: files and services untouched", async () => {
+  const snapshot = async (m: Machine) =>
+    m.sshOk(`stat -c '%n %i %Y %a %U' $(cat /usr/local/lib/drydock/files.list) /usr/local/bin/etcd; for u in etcd haproxy keepalived etcd-snapshot.timer; do systemctl show -p Id,MainPID,ActiveEnterTimestampMonotonic "$u"; done`);
+  const before = await Promise.all(machines.map(snapshot));
+  const executor = new RemoteExecutor(lan.netns, workDir);
+  await runProgram(executor, stateOf(firstRun));
+  assert.equal(executor.executed.length, firstExecutor.executed.length, "every remote command ran again");
+  const after = await Promise.all(machines.map(snapshot));
+  machines.forEach((m, i) => assert.equal(after[i], before[i], `${m.name} unchanged`));
+});
+
+test("the delete path removes etcd members and resets every host to how it was before drydock", async () => {
+  const results = await firstExecutor.destroy();
+  for (const r of results) assert.equal(r.code, 0, `${r.name} delete: ${r.stderr}`);
+  // Members leave one at a time through a member that stays, until one is left.
+  const removed = results.filter((r) => r.name.endsWith("-etcd-leave") && /removed etcd member/.test(r.stdout));
+  assert.equal(removed.length, HOSTS.length - 1, results.map((r) => `${r.name}: ${r.stdout}${r.stderr}`).join("\n"));
+  assert.ok(results.findIndex((r) => r.name.endsWith("-etcd-leave")) < results.findIndex((r) => r.name.endsWith("-files")), "members leave before any host is reset");
+  for (const m of machines) {
+    const now = (await m.sshOk(HOST_SNAPSHOT)).split("\n");
+    const was = baseline.get(m.name)!.split("\n");
+    const left = now.filter((l) => !was.includes(l));
+    const lost = was.filter((l) => !now.includes(l));
+    assert.deepEqual({ left, lost }, { left: [], lost: [] }, `${m.name} is as it was before drydock`);
+  }
+});
