@@ -134,7 +134,7 @@ export class Provisioning extends pulumi.ComponentResource {
       const last = [...this.phases].reverse().find((p) => p.host === member.name)!;
       new command.remote.Command(
         `${cluster}-${member.name}-etcd-leave`,
-        { connection: args.connection(other), create: "true", delete: runInline(leaveScript(member)), logging: "stderr" },
+        { connection: args.connection(other), create: "true", delete: runInline(leaveScript(member, members.filter((m) => m !== member))), logging: "stderr" },
         { parent: this, dependsOn: [commands[last.id]!] },
       );
     }

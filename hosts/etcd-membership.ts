@@ -53,15 +53,17 @@ echo "drydock: $name joins the running cluster: $cluster"
 }
 
 /**
- * Run on a remaining member: removes the leaving member from the cluster by name.
- * With no cluster answering (the whole cluster is being torn down) or only this
+ * Run on another member's host: removes the leaving member from the cluster by
+ * name, through any of the other members that still answers (the host it runs
+ * on may itself have left already, when several members go at once). With no
+ * cluster answering (the whole cluster is being torn down) or only the leaving
  * member left, there is nothing to remove from.
  */
-export function leaveScript(member: PlannedHost): string {
+export function leaveScript(member: PlannedHost, others: readonly PlannedHost[]): string {
   return `set -uo pipefail
 export PATH="${BIN_DIR}:$PATH"
 pki="\${ETCD_PKI_DIR:-${PKI_DIR}/etcd}"
-endpoints="\${ETCD_ENDPOINTS:-${etcdClientUrl("127.0.0.1")}}"
+endpoints="\${ETCD_ENDPOINTS:-${others.map((m) => etcdClientUrl(m.address)).join(",")}}"
 if ! list="$(${ETCDCTL} --endpoints="$endpoints" member list -w simple 2>/dev/null)"; then
   echo "drydock: no etcd cluster answers at $endpoints; nothing to remove ${member.name} from" >&2; exit 0
 fi
