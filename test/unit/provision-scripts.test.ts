@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadSpecFile, requireSpec, validateSpec } from "../../spec";
@@ -45,6 +45,23 @@ test("file bundle: every file written with its content, mode and owner; the list
     const after = files.map(stamp);
     assert.deepEqual(after.map((s, i) => s !== before[i]), files.map((_, i) => i === 1));
     assert.equal(readFileSync(join(root, files[1]!.path), "utf8"), changed[1]!.content);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("file bundle: a file the host had before drydock is kept aside once, for reset to restore", () => {
+  const root = mkdtempSync(join(tmpdir(), "drydock-bundle-"));
+  try {
+    const own = { path: "/etc/haproxy/haproxy.cfg", content: "drydock\n", mode: 0o644, owner: "root:root", secret: false };
+    mkdirSync(join(root, "etc/haproxy"), { recursive: true });
+    writeFileSync(join(root, own.path), "the package's own\n");
+    for (const content of ["drydock\n", "drydock, changed\n"]) {
+      const r = bash(fileBundleScript([{ ...own, content }]), { DRYDOCK_ROOT: root });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(readFileSync(join(root, own.path), "utf8"), content);
+      assert.equal(readFileSync(join(root, `${own.path}.drydock-orig`), "utf8"), "the package's own\n", "drydock's own earlier version is never taken for the original");
+    }
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
