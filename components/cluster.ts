@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../spec";
 import { planAddresses, type AddressPlan } from "../spec/addresses";
 import { renderApiEndpointHost } from "../hosts/render";
+import { hostCertificateIds } from "../hosts/pki-files";
 import { apiServerUrl, kubeconfig } from "../pki/kubeconfig";
 import { Pki } from "./pki";
 import { buildAws } from "./aws";
@@ -94,7 +95,7 @@ export class Cluster extends pulumi.ComponentResource {
           spec,
           addresses: this.addresses,
           apiEndpointHost: endpointHost,
-          material: this.pki.material(),
+          materialFor: (host) => this.pki.material(hostCertificateIds(host, Object.keys(this.pki.certificates))),
           connection,
           machines: awsResult?.instances,
           guard,

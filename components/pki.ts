@@ -71,8 +71,12 @@ export class Pki extends pulumi.ComponentResource {
     this.registerOutputs({});
   }
 
-  /** All material as one secret value, in the shape the host renderers take. */
-  material(): pulumi.Output<PkiMaterial> {
+  /**
+   * Material as one secret value, in the shape the host renderers take: every
+   * certificate, or only those named (a host's own), so what reads it depends on
+   * those resources alone rather than on the whole cluster's PKI.
+   */
+  material(certificateIds: readonly string[] = Object.keys(this.certificates)): pulumi.Output<PkiMaterial> {
     const issued = (r: CertificateAuthority | Certificate) =>
       pulumi.all([r.certificatePem, r.privateKeyPem, r.notAfter]).apply(([certificatePem, privateKeyPem, notAfter]): IssuedCertificate => ({
         certificatePem,
@@ -81,7 +85,7 @@ export class Pki extends pulumi.ComponentResource {
         notAfter,
       }));
     const cas = pulumi.all(Object.fromEntries(CA_IDS.map((id) => [id, issued(this.cas[id])])));
-    const certs = pulumi.all(Object.fromEntries(Object.entries(this.certificates).map(([id, c]) => [id, issued(c)])));
+    const certs = pulumi.all(Object.fromEntries(certificateIds.map((id) => [id, issued(this.certificates[id]!)])));
     return pulumi.secret(
       pulumi.all([cas, certs, this.serviceAccountKey.privateKeyPem, this.encryptionKey.keyBase64]).apply(([cas, certificates, sa, key]) => ({
         cas: cas as Record<CaId, IssuedCertificate>,

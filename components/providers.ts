@@ -101,22 +101,32 @@ export const caProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
-/** State keeps the inputs diff compares, never the CA key (update gets it from the new inputs). */
-function certificateState(inputs: CertificateInputs, issued: IssuedOutputs) {
-  const { caPrivateKeyPem: _caKey, ...kept } = inputs;
-  return { ...kept, ...issued };
+/** What a certificate resource takes on the wire: the request as one property, the CA key apart (secret). */
+export interface CertificateResourceInputs {
+  readonly request: Omit<CertificateInputs, "caPrivateKeyPem">;
+  readonly caPrivateKeyPem: string;
+}
+
+type CertificateState = { readonly request: Omit<CertificateInputs, "caPrivateKeyPem"> } & IssuedOutputs;
+
+const flatten = (news: CertificateResourceInputs): CertificateInputs => ({ ...news.request, caPrivateKeyPem: news.caPrivateKeyPem });
+
+/** State keeps the request diff compares, never the CA key (update gets it from the new inputs). */
+function certificateState(inputs: CertificateInputs, issued: IssuedOutputs): CertificateState {
+  const { caPrivateKeyPem: _caKey, ...request } = inputs;
+  return { request, ...issued };
 }
 
 export const certificateProvider: pulumi.dynamic.ResourceProvider = {
-  async create(inputs: CertificateInputs) {
-    return { id: newId(), outs: certificateState(inputs, issueFromInputs(inputs)) };
+  async create(news: CertificateResourceInputs) {
+    return { id: newId(), outs: certificateState(flatten(news), issueFromInputs(flatten(news))) };
   },
-  async diff(_id: string, olds: CertificateInputs & IssuedOutputs, news: CertificateInputs) {
-    const d = diffCertificate(olds, news);
+  async diff(_id: string, olds: CertificateState, news: CertificateResourceInputs) {
+    const d = diffCertificate({ ...olds.request, ...olds }, flatten(news));
     return { changes: d.changes, replaces: [], stables: [], deleteBeforeReplace: false };
   },
-  async update(_id: string, _olds: CertificateInputs & IssuedOutputs, news: CertificateInputs) {
-    return { outs: certificateState(news, issueFromInputs(news)) };
+  async update(_id: string, _olds: CertificateState, news: CertificateResourceInputs) {
+    return { outs: certificateState(flatten(news), issueFromInputs(flatten(news))) };
   },
 };
 
@@ -164,7 +174,10 @@ export class Certificate extends pulumi.dynamic.Resource {
   declare readonly privateKeyPem: pulumi.Output<string>;
   declare readonly notAfter: pulumi.Output<string>;
   constructor(name: string, args: Inputs<CertificateInputs>, opts?: pulumi.CustomResourceOptions) {
-    super(certificateProvider, name, { ...args, caPrivateKeyPem: pulumi.secret(args.caPrivateKeyPem), certificatePem: undefined, privateKeyPem: undefined, notAfter: undefined }, pulumi.mergeOptions(opts, SECRET_KEY), "drydock", "Certificate");
+    // The request travels as one property: a node's certificates are a few
+    // resources each, and every property is an Output the SDK tracks.
+    const { caPrivateKeyPem, ...request } = args;
+    super(certificateProvider, name, { request, caPrivateKeyPem: pulumi.secret(caPrivateKeyPem), certificatePem: undefined, privateKeyPem: undefined, notAfter: undefined }, pulumi.mergeOptions(opts, SECRET_KEY), "drydock", "Certificate");
   }
 }
 

@@ -1,6 +1,6 @@
-// Carries the rendered plan onto the machines over SSH with @pulumi/command:
-// per host one command that writes every file (contents only through stdin),
-// then one command per phase of steps, ordered across hosts as the plan says.
+// Carries the rendered plan onto the machines over SSH with @pulumi/command: one
+// command per phase of steps, ordered across hosts as the plan says; a host's
+// first phase also writes every file the host receives (contents only through stdin).
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { AddressPlan, PlannedHost } from "../spec/addresses";
@@ -9,7 +9,7 @@ import { certificateInventory } from "../pki/inventory";
 import { shapeMaterial, type PkiMaterial } from "../pki/issue";
 import { adminKubectl } from "../hosts/control-plane";
 import { fileBundleScript, filesDigest, resetScript } from "../hosts/file-bundle";
-import { hostPlans, type HostPlan } from "../hosts/host-plan";
+import { hostPlan, hostPlans, type HostPlan } from "../hosts/host-plan";
 import { planPhases, phaseScript, type Phase } from "../hosts/phases";
 import { topologicalOrder } from "../hosts/stages";
 import { apiServerUrl } from "../pki/kubeconfig";
@@ -21,7 +21,8 @@ export interface ProvisioningArgs {
   readonly spec: ClusterSpec;
   readonly addresses: AddressPlan;
   readonly apiEndpointHost: pulumi.Output<string>;
-  readonly material: pulumi.Output<PkiMaterial>;
+  /** The PKI material a host's files are made from: that host's certificates only. */
+  readonly materialFor: (host: PlannedHost) => pulumi.Output<PkiMaterial>;
   /** How to reach each host over SSH (user, key, bastion). */
   readonly connection: (host: PlannedHost) => pulumi.Input<Connection>;
   /** Machines a host's provisioning waits for (aws instances). */
@@ -61,69 +62,63 @@ export class Provisioning extends pulumi.ComponentResource {
     // Created after their dependencies, so every dependsOn names a resource that exists.
     this.phases = topologicalOrder(planPhases(shape));
     // What the files hold depends on the real material and endpoint: contents only.
-    const plans: pulumi.Output<HostPlan[]> = pulumi
-      .all([args.material, args.apiEndpointHost])
-      .apply(([material, apiEndpointHost]) => hostPlans({ spec, addresses, material, apiEndpointHost }));
+    // Each host's plan reads only its own certificates, so its commands depend on a
+    // handful of PKI resources rather than all of them (linear, not quadratic, in hosts).
+    const plans = new Map<string, pulumi.Output<HostPlan>>();
+    for (const { host } of shape) {
+      plans.set(host.name, pulumi.all([args.materialFor(host), args.apiEndpointHost]).apply(([material, apiEndpointHost]) => hostPlan({ spec, addresses, material, apiEndpointHost }, host)));
+    }
 
     const commands: Record<string, command.remote.Command> = {};
-    const filesByHost: Record<string, command.remote.Command> = {};
-    shape.forEach((hostShape, index) => {
-      const host = hostShape.host;
-      const connection = args.connection(host);
-      const machine = args.machines?.[host.name];
-      filesByHost[host.name] = new command.remote.Command(
-        `${cluster}-${host.name}-files`,
-        {
-          connection,
-          create: AS_ROOT,
-          stdin: pulumi.secret(plans.apply((p) => fileBundleScript(p[index]!.files))),
-          ...(args.resetOnDelete ? { delete: runInline(resetScript()) } : {}),
-          // The bundle prints nothing; never log what a host's files hold.
-          logging: "none",
-        },
-        { parent: this, dependsOn: [...(machine ? [machine] : []), ...(args.guard ? [args.guard] : [])], additionalSecretOutputs: ["stdout", "stderr"] },
-      );
-    });
-
+    const hostByName = new Map(shape.map((p) => [p.host.name, p.host]));
+    // The phases come in dependency order: the last one seen for a host is its final phase.
+    const lastPhase = new Map<string, command.remote.Command>();
     for (const phase of this.phases) {
-      const index = shape.findIndex((p) => p.host.name === phase.host);
-      const host = shape[index]!.host;
+      const host = hostByName.get(phase.host)!;
+      const plan = plans.get(host.name)!;
       const triggerPaths = [...new Set(phase.steps.flatMap((s) => [s.script, ...s.triggers]))];
+      // A host's first phase also writes every file the host receives (contents only
+      // through stdin, a secret): any changed file re-runs it, and its steps skip what
+      // is unchanged and healthy. Later phases re-run when the files they read change.
+      const first = !lastPhase.has(host.name);
+      const machine = args.machines?.[host.name];
       commands[phase.id] = new command.remote.Command(
         `${cluster}-${phase.id.replace("/", "-")}`,
         {
           connection: args.connection(host),
           create: AS_ROOT,
-          stdin: phaseScript(phase),
-          // A changed file a step reads re-runs the phase, restarting only that host's services.
-          triggers: [pulumi.secret(plans.apply((p) => filesDigest(p[index]!.files, triggerPaths)))],
+          stdin: first ? pulumi.secret(plan.apply((p) => `set -euo pipefail\n# The files, in a subshell: its umask stays there.\n(\n${fileBundleScript(p.files)})\n${phaseScript(phase)}`)) : phaseScript(phase),
+          triggers: [pulumi.secret(plan.apply((p) => filesDigest(p.files, triggerPaths)))],
+          ...(first && args.resetOnDelete ? { delete: runInline(resetScript()) } : {}),
+          // The file bundle prints nothing; steps report progress on stderr.
           logging: "stderr",
         },
         {
           parent: this,
           dependsOn: [
-            filesByHost[host.name]!,
+            ...(first && machine ? [machine] : []),
+            ...(first && args.guard ? [args.guard] : []),
             ...phase.dependsOn.map((d) => {
               const dep = commands[d];
               if (!dep) throw new Error(`provisioning: phase ${phase.id} would run before ${d}`);
               return dep;
             }),
           ],
+          ...(first ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}),
         },
       );
+      lastPhase.set(host.name, commands[phase.id]!);
     }
 
     // Workers: drained and deleted from the API before their machines or provisioning go.
     const first = shape.find((p) => p.host.roles.includes("controlPlane"))!.host;
     const server = apiServerUrl("127.0.0.1", spec.kubernetes.apiServer.port);
-    for (const hostShape of shape) {
-      const host = hostShape.host;
+    for (const { host } of shape) {
       if (!host.roles.includes("worker") || host.roles.includes("controlPlane")) continue;
-      const last = [...this.phases].reverse().find((p) => p.host === host.name)!;
       new command.remote.Command(
         `${cluster}-${host.name}-leave`,
         { connection: args.connection(first), create: "true", delete: runInline(drainScript(host.name, server)), logging: "stderr" },
-        { parent: this, dependsOn: [commands[last.id]!] },
+        { parent: this, dependsOn: [lastPhase.get(host.name)!] },
       );
     }
     // etcd members: removed from the cluster (from another member) before their host goes.
@@ -131,11 +126,10 @@ export class Provisioning extends pulumi.ComponentResource {
     for (const member of members) {
       const other = members.find((m) => m !== member);
       if (!other) continue;
-      const last = [...this.phases].reverse().find((p) => p.host === member.name)!;
       new command.remote.Command(
         `${cluster}-${member.name}-etcd-leave`,
         { connection: args.connection(other), create: "true", delete: runInline(leaveScript(member, members.filter((m) => m !== member))), logging: "stderr" },
-        { parent: this, dependsOn: [commands[last.id]!] },
+        { parent: this, dependsOn: [lastPhase.get(member.name)!] },
       );
     }
     this.commands = commands;

@@ -56,6 +56,12 @@ export function endpointUrl(ctx: PkiContext): string {
   return apiServerUrl(ctx.apiEndpointHost, ctx.addresses.apiEndpoint.port);
 }
 
+/** The certificates pkiFilesForHost reads for a host, so a host waits only on its own. */
+export function hostCertificateIds(host: PlannedHost, certificateIds: readonly string[]): string[] {
+  const own = certificateIds.filter((id) => id.endsWith(`@${host.name}`));
+  return host.roles.includes("controlPlane") ? ["admin", ...own] : own;
+}
+
 export function pkiFilesForHost(ctx: PkiContext, host: PlannedHost): HostFile[] {
   const { material, spec } = ctx;
   const files: HostFile[] = [];

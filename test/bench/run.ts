@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { cpus, totalmem, tmpdir } from "node:os";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { requireSpec, validateSpec } from "../../spec";
 import { planAddresses } from "../../spec/addresses";
 import { certificateInventory } from "../../pki/inventory";
@@ -15,9 +16,15 @@ import { opensslScript } from "./openssl";
 
 const TSX = ["--import", "tsx"];
 
-function child<T>(script: string, args: string[]): T & { wallMs: number } {
+/** Node arguments Pulumi's language host runs the program with (Pulumi.yaml runtime.options.nodeargs). */
+export function programNodeArgs(): string[] {
+  const project = parse(readFileSync(join(ROOT, "Pulumi.yaml"), "utf8")) as { runtime?: { options?: { nodeargs?: string } } };
+  return (project.runtime?.options?.nodeargs ?? "").split(/\s+/).filter(Boolean);
+}
+
+function child<T>(script: string, args: string[], nodeArgs: string[] = []): T & { wallMs: number } {
   const started = performance.now();
-  const r = spawnSync(process.execPath, [...TSX, join(__dirname, script), ...args], { cwd: ROOT, encoding: "utf8", maxBuffer: 64 << 20, timeout: 600_000 });
+  const r = spawnSync(process.execPath, [...nodeArgs, ...TSX, join(__dirname, script), ...args], { cwd: ROOT, encoding: "utf8", maxBuffer: 64 << 20, timeout: 600_000 });
   const wallMs = performance.now() - started;
   if (r.status !== 0) throw new Error(`${script} failed: ${r.stderr}`);
   return { ...(JSON.parse(r.stdout) as T), wallMs };
@@ -40,7 +47,7 @@ async function main() {
       const onDisk = child<{ code: number; ms: number; maxRssMB: number }>("render-child.ts", [specPath, out]);
       const plan = JSON.parse(readFileSync(join(out, "plan.json"), "utf8"));
       stages[workers] = sequentialStages(plan.steps);
-      const program = child<{ ms: number; resources: number; maxRssMB: number }>("program-child.ts", [String(workers)]);
+      const program = child<{ ms: number; resources: number; maxRssMB: number }>("program-child.ts", [String(workers)], programNodeArgs());
       programs[workers] = program;
       rows.push(
         `| ${workers} | ${(render.wallMs / 1000).toFixed(2)} s | ${(onDisk.wallMs / 1000).toFixed(2)} s | ${render.maxRssMB.toFixed(0)} MiB | ${(program.wallMs / 1000).toFixed(2)} s | ${program.maxRssMB.toFixed(0)} MiB | ${program.resources} | ${stages[workers]} |`,

@@ -140,9 +140,10 @@ test("the program's own remote steps bring the hosts up, in dependency order, sk
   }
   // Nothing skipped but the listed steps, and every listed step exists.
   assert.deepEqual([...new Set(skipped.map((s) => s.split("/")[1]))].sort(), Object.keys(UNRUNNABLE_STEPS).sort());
-  // Every host got its files first, and each etcd member was started before any member was checked healthy.
+  // Each host's first command is its first phase (which also writes its files), and
+  // every etcd member was started before any member was checked healthy.
   const order = firstExecutor.executed.map((c) => c.name);
-  for (const h of HOSTS) assert.ok(order.indexOf(`e2e-${h.name}-files`) < order.findIndex((n) => n.startsWith(`e2e-${h.name}-0-`)));
+  for (const h of HOSTS) assert.match(order.find((n) => n.startsWith(`e2e-${h.name}-`))!, new RegExp(`^e2e-${h.name}-0-`));
   const lastStart = Math.max(...HOSTS.map((h) => order.indexOf(`e2e-${h.name}-0-install-etcd`)));
   const firstHealthy = Math.min(...HOSTS.map((h) => order.findIndex((n) => n.startsWith(`e2e-${h.name}-1-`))));
   assert.ok(lastStart < firstHealthy, `etcd started on every host before any health phase: ${order.join(", ")}`);
@@ -235,7 +236,9 @@ test("the delete path removes etcd members and resets every host to how it was b
   // Members leave one at a time through a member that stays, until one is left.
   const removed = results.filter((r) => r.name.endsWith("-etcd-leave") && /removed etcd member/.test(r.stdout));
   assert.equal(removed.length, HOSTS.length - 1, results.map((r) => `${r.name}: ${r.stdout}${r.stderr}`).join("\n"));
-  assert.ok(results.findIndex((r) => r.name.endsWith("-etcd-leave")) < results.findIndex((r) => r.name.endsWith("-files")), "members leave before any host is reset");
+  const resets = results.filter((r) => /-0-[a-z-]+$/.test(r.name));
+  assert.equal(resets.length, HOSTS.length, "each host's first phase resets it");
+  assert.ok(results.findIndex((r) => r.name.endsWith("-etcd-leave")) < results.indexOf(resets[0]!), "members leave before any host is reset");
   for (const m of machines) {
     const now = (await m.sshOk(HOST_SNAPSHOT)).split("\n");
     const was = baseline.get(m.name)!.split("\n");

@@ -112,7 +112,7 @@ test("aws-ha: the NLB is internet-facing in public subnets, targets exactly the 
   assert.deepEqual([listener.inputs.port, listener.inputs.protocol], [6443, "TCP"]);
 
   const apiserver = byName(run, "prod-apiserver-cp-1", "pulumi-nodejs:dynamic/drydock:Certificate");
-  assert.ok(apiserver.inputs.dnsNames.includes(NLB_DNS), "NLB DNS name in the apiserver SANs");
+  assert.ok(apiserver.inputs.request.dnsNames.includes(NLB_DNS), "NLB DNS name in the apiserver SANs");
   assert.ok(new X509Certificate(apiserver.state.certificatePem).subjectAltName!.includes(`DNS:${NLB_DNS}`));
   const { value, secret } = await resolveOutput(run.exports.adminKubeconfig as pulumi.Output<string>);
   assert.equal(secret, true, "the kubeconfig output is a secret");

@@ -11,15 +11,17 @@ const COMMAND = REMOTE_COMMAND;
 const commands = (run: ProgramRun) => run.resources.filter((r) => r.type === COMMAND);
 const deps = (run: ProgramRun, name: string) => run.dependsOn.get(`${COMMAND}::${name}`) ?? [];
 const decodeInline = (cmd: string) => Buffer.from(/^echo (\S+) \| base64 -d/.exec(cmd)![1]!, "base64").toString();
+/** A host's first phase (`<cluster>-<host>-0-<step>`): it also writes the host's files. */
+const firstPhases = (run: ProgramRun) => commands(run).filter((c) => /-0-[a-z-]+$/.test(c.name) && !c.name.endsWith("-leave"));
 
-test("hosts-ha: one files command per host, phases in plan order, a drain for each worker", async () => {
+test("hosts-ha: each host's first phase carries its files, phases in plan order, a drain for each worker", async () => {
   const run = await runIndex({ "drydock:specFile": join(EXAMPLES_DIR, "hosts-ha.yaml") });
   const spec = requireSpec(loadSpecFile(join(EXAMPLES_DIR, "hosts-ha.yaml")));
   const hosts = planAddresses(spec).hosts;
   const names = commands(run).map((c) => c.name);
-  for (const h of hosts) assert.ok(names.includes(`lab-${h.name}-files`));
+  for (const h of hosts) assert.equal(firstPhases(run).filter((c) => c.name.startsWith(`lab-${h.name}-0-`)).length, 1, `${h.name} has one first phase`);
   assert.deepEqual(names.filter((n) => n.endsWith("-leave")).sort(), ["lab-cp-1-etcd-leave", "lab-cp-2-etcd-leave", "lab-cp-3-etcd-leave", "lab-w-1-leave", "lab-w-2-leave"]);
-  assert.deepEqual(names.filter((n) => n.startsWith("lab-w-1-") && !n.endsWith("files") && !n.endsWith("leave")), ["lab-w-1-0-os-prep", "lab-w-1-1-kubelet-start"]);
+  assert.deepEqual(names.filter((n) => n.startsWith("lab-w-1-") && !n.endsWith("leave")), ["lab-w-1-0-os-prep", "lab-w-1-1-kubelet-start"]);
 
   for (const c of commands(run)) {
     const host = hosts.find((h) => c.name.startsWith(`lab-${h.name}-`))!;
@@ -30,11 +32,15 @@ test("hosts-ha: one files command per host, phases in plan order, a drain for ea
     for (const field of ["create", "update", "delete"]) assert.doesNotMatch(String(c.inputs[field] ?? ""), /PRIVATE KEY|LS0tLS1CRUdJTiBQUklWQVRF/);
   }
   for (const h of hosts) {
-    const files = commands(run).find((c) => c.name === `lab-${h.name}-files`)!;
-    assert.equal(files.inputs.create, "sudo -n bash -s");
-    assert.ok(isSecretValue(files.inputs.stdin), "file contents are a secret");
-    assert.equal(files.inputs.logging, "none");
-    assert.match(decodeInline(files.inputs.delete), /systemctl disable --now/, "destroying a host's provisioning resets the host");
+    const first = firstPhases(run).find((c) => c.name.startsWith(`lab-${h.name}-0-`))!;
+    assert.equal(first.inputs.create, "sudo -n bash -s");
+    assert.ok(isSecretValue(first.inputs.stdin), "file contents are a secret");
+    assert.match(unwrapSecrets(first.inputs.stdin), /^set -euo pipefail\n# The files[\s\S]*put '\/etc\/kubernetes\/pki\/ca\.crt'[\s\S]*# step /, "files first, then the steps");
+    assert.match(decodeInline(first.inputs.delete), /systemctl disable --now/, "destroying a host's provisioning resets the host");
+    for (const later of commands(run).filter((c) => c.name.startsWith(`lab-${h.name}-`) && c !== first && !c.name.endsWith("leave"))) {
+      assert.equal(typeof later.inputs.stdin, "string", `${later.name} sends no files`);
+      assert.equal(later.inputs.delete, undefined);
+    }
   }
   // Ordering: etcd quorum before kubelets; workers after every API server; workers independent.
   const phase = (host: string, step: string) => commands(run).find((c) => c.name.startsWith(`lab-${host}-`) && c.name.endsWith(`-${step}`))!.name;
@@ -57,18 +63,20 @@ test("hosts-ha: one files command per host, phases in plan order, a drain for ea
   const etcdLeave = commands(run).find((c) => c.name === "lab-cp-2-etcd-leave")!;
   assert.equal(unwrapSecrets(etcdLeave.inputs.connection).host, "192.168.10.11");
   assert.match(decodeInline(etcdLeave.inputs.delete), /member remove "\$id"/);
-  for (const c of commands(run).filter((c) => !c.name.endsWith("-files") && !c.name.endsWith("-leave"))) {
+  for (const c of commands(run).filter((c) => !c.name.endsWith("-leave"))) {
     assert.ok(isSecretValue(c.inputs.triggers), `${c.name} triggers are digests kept secret`);
-    assert.ok(deps(run, c.name).some((d) => d.endsWith("-files")), `${c.name} after its host's files`);
+    const host = hosts.find((h) => c.name.startsWith(`lab-${h.name}-`))!;
+    const first = firstPhases(run).find((f) => f.name.startsWith(`lab-${host.name}-0-`))!;
+    if (c !== first) assert.ok(deps(run, c.name).some((d) => d.startsWith(`lab-${host.name}-`)), `${c.name} after its host's earlier phase`);
   }
 });
 
 test("aws-ha: provisioning goes through the bastion, waits for each machine, and never resets (machines are deleted instead)", async () => {
   const run = await runIndex({ "drydock:specFile": join(EXAMPLES_DIR, "aws-ha.yaml") });
-  const files = commands(run).filter((c) => c.name.endsWith("-files"));
+  const files = firstPhases(run);
   assert.equal(files.length, 9);
   for (const f of files) {
-    const host = f.name.replace(/^prod-/, "").replace(/-files$/, "");
+    const host = f.name.replace(/^prod-/, "").replace(/-0-[a-z-]+$/, "");
     assert.ok(deps(run, f.name).includes(`prod-${host}`), "waits for its instance");
     assert.equal(f.inputs.delete, undefined);
     const connection = unwrapSecrets(f.inputs.connection);
@@ -82,7 +90,9 @@ test("aws-ha: provisioning goes through the bastion, waits for each machine, and
 test("every host's first command waits for the version guard", async () => {
   const run = await runIndex({ "drydock:specFile": join(EXAMPLES_DIR, "minimal.yaml") });
   assert.ok(run.resources.some((r) => r.type === "pulumi-nodejs:dynamic/drydock:VersionGuard" && r.name === "minimal-versions"));
-  assert.ok(deps(run, "minimal-solo-files").includes("minimal-versions"));
+  const first = firstPhases(run);
+  assert.ok(first.length > 0);
+  for (const f of first) assert.ok(deps(run, f.name).includes("minimal-versions"), `${f.name} waits for the version guard`);
 });
 
 test("adding a worker creates only that worker's resources and changes no existing one", async () => {
@@ -97,7 +107,7 @@ test("adding a worker creates only that worker's resources and changes no existi
   const key = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
   const before = new Map(first.resources.map((r) => [key(r), JSON.stringify(unwrapSecrets(r.inputs))]));
   const created = second.resources.filter((r) => !before.has(key(r))).map((r) => r.name).sort();
-  assert.deepEqual(created, ["test-kubelet-client-w-2", "test-kubelet-serving-w-2", "test-w-2-0-os-prep", "test-w-2-1-kubelet-start", "test-w-2-files", "test-w-2-leave"]);
+  assert.deepEqual(created, ["test-kubelet-client-w-2", "test-kubelet-serving-w-2", "test-w-2-0-os-prep", "test-w-2-1-kubelet-start", "test-w-2-leave"]);
   const changed = second.resources
     .filter((r) => before.has(key(r)) && before.get(key(r)) !== JSON.stringify(unwrapSecrets(r.inputs)))
     .map((r) => r.name);

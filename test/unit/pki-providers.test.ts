@@ -61,12 +61,19 @@ test("CA diff: persists across validity changes; a new algorithm or name makes a
   assert.deepEqual(diffCa(base, { ...base, algorithm: "rsa-2048" }).reasons, ["algorithm"]);
 });
 
+/** The resource's wire shape: the request as one property, the CA key apart. */
+const wire = ({ caPrivateKeyPem, ...request }: CertificateInputs) => ({ request, caPrivateKeyPem });
+
 test("update reissues with a new key; state never keeps the CA key", async () => {
-  const updated = await certificateProvider.update!("id", issued, { ...inputs, rotation: 1 });
-  assert.notEqual(updated.outs.privateKeyPem, issued.privateKeyPem);
-  assert.equal(updated.outs.caPrivateKeyPem, undefined);
-  const created = await certificateProvider.create(inputs);
+  const created = await certificateProvider.create(wire(inputs));
   assert.equal(created.outs.caPrivateKeyPem, undefined);
+  assert.equal(JSON.stringify(created.outs).includes(ca.privateKeyPem), false);
+  const updated = await certificateProvider.update!("id", created.outs, wire({ ...inputs, rotation: 1 }));
+  assert.notEqual(updated.outs.privateKeyPem, created.outs.privateKeyPem);
+  assert.equal(JSON.stringify(updated.outs).includes(ca.privateKeyPem), false);
+  // The provider's diff reads the stored request: unchanged inputs change nothing, a new SAN reissues.
+  assert.equal((await certificateProvider.diff!("id", created.outs, wire(inputs))).changes, false);
+  assert.equal((await certificateProvider.diff!("id", created.outs, wire({ ...inputs, dnsNames: ["other"] }))).changes, true);
   assert.ok(new X509Certificate(created.outs.certificatePem).verify(new X509Certificate(ca.certificatePem).publicKey));
 });
 
@@ -77,7 +84,7 @@ test("the serialized provider issues a valid certificate in a fresh Node process
     const providerFile = join(dir, "provider.js");
     const inputFile = join(dir, "inputs.json");
     writeFileSync(providerFile, serialized.text);
-    writeFileSync(inputFile, JSON.stringify(inputs));
+    writeFileSync(inputFile, JSON.stringify(wire(inputs)));
     // Loaded the way Pulumi's dynamic provider host loads it: require-from-string(...).handler().
     const script = `
       const fs = require("fs");
