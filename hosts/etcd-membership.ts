@@ -6,7 +6,7 @@
 // defaults, so tests run them against processes on loopback addresses.
 import type { PlannedHost } from "../spec/addresses";
 import { BIN_DIR } from "./artifacts";
-import { ETCD_CONFIG_PATH, ETCD_DATA_DIR, etcdClientUrl, etcdPeerUrl } from "./etcd";
+import { ETCD_CONFIG_PATH, ETCD_DATA_DIR, ETCD_EFFECTIVE_CONFIG_PATH, etcdClientUrl, etcdPeerUrl } from "./etcd";
 import { PKI_DIR } from "./pki-files";
 import { shellQuote as q } from "./shell";
 
@@ -15,9 +15,9 @@ export const JOIN_SCRIPT = "/usr/local/lib/drydock/etcd-join.sh";
 const ETCDCTL = `ETCDCTL_API=3 etcdctl --cacert="$pki/ca.crt" --cert="$pki/healthcheck-client.crt" --key="$pki/healthcheck-client.key" --dial-timeout=3s --command-timeout=10s`;
 
 /**
- * Prepares this member's config before etcd starts. With an empty data dir and a
- * running cluster among the other members, it adds itself (member add) and
- * switches its config to join: initial-cluster-state existing, with the cluster's
+ * Prepares the config etcd runs with (a copy of the rendered one) before etcd
+ * starts. With an empty data dir and a running cluster among the other members,
+ * it adds itself (member add) and switches that copy to join: initial-cluster-state existing, with the cluster's
  * current members. Otherwise (first bring-up, or a restart) the config is used as rendered.
  */
 export function joinScript(member: PlannedHost, others: readonly PlannedHost[]): string {
@@ -25,11 +25,14 @@ export function joinScript(member: PlannedHost, others: readonly PlannedHost[]):
 set -euo pipefail
 export PATH="${BIN_DIR}:$PATH"
 config="\${ETCD_CONFIG:-${ETCD_CONFIG_PATH}}"
+effective="\${ETCD_EFFECTIVE_CONFIG:-${ETCD_EFFECTIVE_CONFIG_PATH}}"
 data="\${ETCD_DATA_DIR:-${ETCD_DATA_DIR}}"
 pki="\${ETCD_PKI_DIR:-${PKI_DIR}/etcd}"
 others="\${ETCD_OTHER_ENDPOINTS:-${others.map((m) => etcdClientUrl(m.address)).join(",")}}"
 name=${q(member.name)}
 peer=${q(etcdPeerUrl(member.address))}
+# etcd runs with a copy of the rendered config; joining edits only the copy.
+install -m 0600 "$config" "$effective"
 # A member with data is already part of the cluster: nothing to do.
 if [ -d "$data/member" ]; then exit 0; fi
 # No other member answering: this is the cluster's first bring-up.
@@ -47,7 +50,7 @@ if ! grep -q ", $peer" <<<"$list"; then
 fi
 # The cluster as it is now, this member included (it has no name until it starts).
 cluster="$(awk -F', ' -v self="$name" -v peer="$peer" '{ n = ($3 == "" ? self : $3); if ($4 == peer) n = self; printf "%s%s=%s", (NR > 1 ? "," : ""), n, $4 }' <<<"$list")"
-sed -i -e "s|^initial-cluster-state: .*|initial-cluster-state: existing|" -e "s|^initial-cluster: .*|initial-cluster: $cluster|" "$config"
+sed -i -e "s|^initial-cluster-state: .*|initial-cluster-state: existing|" -e "s|^initial-cluster: .*|initial-cluster: $cluster|" "$effective"
 echo "drydock: $name joins the running cluster: $cluster"
 `;
 }
@@ -64,14 +67,20 @@ export function leaveScript(member: PlannedHost, others: readonly PlannedHost[])
 export PATH="${BIN_DIR}:$PATH"
 pki="\${ETCD_PKI_DIR:-${PKI_DIR}/etcd}"
 endpoints="\${ETCD_ENDPOINTS:-${others.map((m) => etcdClientUrl(m.address)).join(",")}}"
-if ! list="$(${ETCDCTL} --endpoints="$endpoints" member list -w simple 2>/dev/null)"; then
+# One member that serves with a quorum (health is a quorum read): a member that has
+# just left, or is stopping, may still answer from stale data.
+endpoint=""
+for candidate in \${endpoints//,/ }; do
+  if ${ETCDCTL} --endpoints="$candidate" endpoint health >/dev/null 2>&1; then endpoint="$candidate"; break; fi
+done
+if [ -z "$endpoint" ] || ! list="$(${ETCDCTL} --endpoints="$endpoint" member list -w simple 2>/dev/null)"; then
   echo "drydock: no etcd cluster answers at $endpoints; nothing to remove ${member.name} from" >&2; exit 0
 fi
 [ "$(grep -c . <<<"$list")" -gt 1 ] || exit 0
 id="$(awk -F', ' -v name=${q(member.name)} -v peer=${q(etcdPeerUrl(member.address))} '$3 == name || $4 == peer { print $1 }' <<<"$list")"
 set -e
 if [ -n "$id" ]; then
-  ${ETCDCTL} --endpoints="$endpoints" member remove "$id"
+  ${ETCDCTL} --endpoints="$endpoint" member remove "$id"
   echo "drydock: removed etcd member ${member.name} ($id)"
 fi
 `;

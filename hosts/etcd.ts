@@ -9,6 +9,8 @@ import type { StepDraft } from "./steps";
 import { BIN_DIR } from "./artifacts";
 
 export const ETCD_CONFIG_PATH = "/etc/etcd/etcd.conf.yml";
+/** What etcd runs with: the rendered config, as the join script left it (a joining member's cluster). The rendered file is never edited, so a re-run finds it unchanged. */
+export const ETCD_EFFECTIVE_CONFIG_PATH = "/etc/etcd/etcd.effective.yml";
 export const ETCD_UNIT_PATH = "/etc/systemd/system/etcd.service";
 export const ETCD_DATA_DIR = "/var/lib/etcd";
 export const ETCD_CLIENT_PORT = 2379;
@@ -77,7 +79,7 @@ export function etcdConfig(spec: ClusterSpec, member: PlannedHost, members: read
   };
 }
 
-export function etcdUnit(configPath = ETCD_CONFIG_PATH, binDir = BIN_DIR): string {
+export function etcdUnit(configPath = ETCD_EFFECTIVE_CONFIG_PATH, binDir = BIN_DIR): string {
   return `[Unit]
 Description=etcd key-value store (drydock)
 Documentation=https://etcd.io/docs/
@@ -110,11 +112,31 @@ export function etcdctl(args: string, endpoints = etcdClientUrl("127.0.0.1")): s
   return `ETCDCTL_API=3 ${BIN_DIR}/etcdctl --endpoints=${endpoints} --cacert=${pki}/ca.crt --cert=${pki}/healthcheck-client.crt --key=${pki}/healthcheck-client.key --dial-timeout=3s --command-timeout=5s ${args}`;
 }
 
-/** `prepare` runs before etcd starts (joining a running cluster when the member is new). */
-export function etcdStartStep(dependsOn: readonly string[], prepare = "true"): StepDraft {
+/**
+ * The member's readiness before the next member may restart: when another member
+ * answers healthy (a quorum exists), this member must be healthy too; when none
+ * does (the cluster's first bring-up), running is enough. So members start, and
+ * restart on a change or upgrade, one at a time without losing quorum.
+ */
+export function etcdMemberReadyCheck(others: readonly PlannedHost[]): string {
+  const active = `case "$(systemctl show -p ActiveState --value etcd)" in active|activating) ;; *) exit 1;; esac`;
+  const lines = [
+    active,
+    `if ${etcdctl("endpoint health")} >/dev/null 2>&1; then exit 0; fi`,
+    ...others.map((m) => `if ${etcdctl("endpoint health", etcdClientUrl(m.address))} >/dev/null 2>&1; then echo "etcd: a quorum answers at ${m.name} but this member is not healthy yet" >&2; exit 1; fi`),
+    "exit 0",
+  ];
+  return lines.join("\n");
+}
+
+/**
+ * `prepare` runs before etcd starts (joining a running cluster when the member is
+ * new). `dependsOn` holds the previous member's start: members go one at a time.
+ */
+export function etcdStartStep(dependsOn: readonly string[], others: readonly PlannedHost[], prepare = "true"): StepDraft {
   return {
     name: "etcd-start",
-    description: "start the etcd member",
+    description: "start the etcd member, ready before the next member starts",
     dependsOn,
     triggers: [ETCD_CONFIG_PATH, ETCD_UNIT_PATH, `${PKI_DIR}/etcd/server.crt`, `${PKI_DIR}/etcd/peer.crt`],
     body: `
@@ -123,9 +145,7 @@ install -d -m 0700 ${ETCD_DATA_DIR}
 systemctl daemon-reload
 systemctl enable etcd
 systemctl restart etcd --no-block`,
-    // A lone member cannot be healthy until a quorum forms: the cluster step checks health.
-    // Type=notify: the unit stays "activating" until a quorum forms.
-    check: { command: `case "$(systemctl show -p ActiveState --value etcd)" in active|activating) true;; *) false;; esac`, timeoutSeconds: 60 },
+    check: { command: etcdMemberReadyCheck(others), timeoutSeconds: 300 },
   };
 }
 

@@ -16,7 +16,7 @@ import { kubeletFiles, kubeletStartStep } from "./kubelet";
 import { osFiles, osPrepStep } from "./os";
 import { loadBalancerFiles, loadBalancerStep } from "./load-balancer";
 import { endpointUrl, pkiFilesForHost, type PkiContext } from "./pki-files";
-import { buildStep, stepId, type HostStep, type StepDraft } from "./steps";
+import { buildStep, restartsOnInstall, stepId, type HostStep, type StepDraft } from "./steps";
 
 export const DEFAULT_ARCH: Arch = "amd64";
 
@@ -74,7 +74,9 @@ function planHost(ctx: PkiContext, layout: ClusterLayout, host: PlannedHost): Ho
     addFiles(files, etcdFiles(spec, host, members));
     drafts.push({ name: "install-etcd", description: `install etcd ${spec.etcd.version} (SHA-256 verified)`, body: installScript(etcdInstall(spec, DEFAULT_ARCH)), check: null });
     addFiles(files, [publicFile(JOIN_SCRIPT, joinScript(host, members.filter((m) => m !== host)), 0o755)]);
-    drafts.push(etcdStartStep([own("install-etcd")], `bash ${JOIN_SCRIPT}`));
+    // Members (re)start one at a time, in member order, each ready before the next.
+    const previousMember = members[members.indexOf(host) - 1];
+    drafts.push(restartsOnInstall(etcdStartStep([own("install-etcd"), ...(previousMember ? [stepId(previousMember.name, "etcd-start")] : [])], members.filter((m) => m !== host), `bash ${JOIN_SCRIPT}`), "install-etcd"));
     drafts.push(etcdHealthyStep(members.map((m) => stepId(m.name, "etcd-start"))));
     addFiles(files, etcdBackupFiles(spec, host, members));
     drafts.push(etcdSnapshotsStep([own("etcd-healthy")]));
@@ -92,7 +94,7 @@ function planHost(ctx: PkiContext, layout: ClusterLayout, host: PlannedHost): Ho
     });
     const cniFiles = cniNodeFiles(spec, host, addresses);
     addFiles(files, cniFiles);
-    drafts.push(containerdStartStep([own("os-prep"), own("install-node")], spec));
+    drafts.push(restartsOnInstall(containerdStartStep([own("os-prep"), own("install-node")], spec), "install-node"));
     if (cniFiles.some((f) => f.path.endsWith(".service"))) drafts.push(podRoutesStep([own("os-prep")]));
     if (has(host, "controlPlane")) {
       addFiles(files, controlPlaneFiles(spec, host, addresses));
@@ -104,11 +106,11 @@ function planHost(ctx: PkiContext, layout: ClusterLayout, host: PlannedHost): Ho
       // The kubelet starts the control plane's static pods once etcd can serve them;
       // control planes (re)start one at a time, each ready before the next.
       const previous = controlPlanes[controlPlanes.indexOf(host) - 1];
-      drafts.push(kubeletStartStep([own("containerd-start"), ...etcdHealthy, ...(previous ? [stepId(previous.name, "apiserver-ready")] : [])]));
+      drafts.push(restartsOnInstall(kubeletStartStep([own("containerd-start"), ...etcdHealthy, ...(previous ? [stepId(previous.name, "apiserver-ready")] : [])]), "install-node"));
       drafts.push(apiServerReadyStep(host, port, endpointUrl(ctx), [own("kubelet-start")]));
     } else {
       // Workers register through the endpoint: every API server ready first.
-      drafts.push(kubeletStartStep([own("containerd-start"), ...apiReady]));
+      drafts.push(restartsOnInstall(kubeletStartStep([own("containerd-start"), ...apiReady]), "install-node"));
     }
   }
   if (host === first) {

@@ -39,9 +39,20 @@ export function stepId(host: string, name: string): string {
   return `${host}/${name}`;
 }
 
+/** Where a step's script lands on its host. */
+export const stepScript = (name: string) => `${STEP_DIR}/${name}.sh`;
+
+/**
+ * A service's start step re-runs (restarting the service) when the step that
+ * installs its binaries changes: that script names the version and checksum.
+ */
+export function restartsOnInstall(draft: StepDraft, installStep: string): StepDraft {
+  return { ...draft, triggers: [...(draft.triggers ?? []), stepScript(installStep)] };
+}
+
 /** Turns a draft into the step and the script file that carries it. */
 export function buildStep(host: string, draft: StepDraft): { step: HostStep; file: HostFile } {
-  const script = `${STEP_DIR}/${draft.name}.sh`;
+  const script = stepScript(draft.name);
   const content = `#!/bin/bash\n# drydock step ${draft.name}: ${draft.description}\nset -euo pipefail\n${draft.body.trim()}\n`;
   return {
     step: {

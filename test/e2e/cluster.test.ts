@@ -31,6 +31,8 @@ let lan: Lan;
 const machines: Machine[] = [];
 const procs = new ProcessGroup();
 let config: Record<string, string> = {};
+let clusterSpec: Record<string, any> = {};
+let mirrorRoot = "";
 let firstRun: ProgramRun;
 let firstExecutor: RemoteExecutor;
 /** Per host, before drydock touched it: what a reset must return to. */
@@ -39,16 +41,17 @@ const baseline = new Map<string, string>();
 const byName = (name: string) => machines.find((m) => m.name === name)!;
 
 /** The Debian etcd binaries, packed as an official release tarball for the mirror. */
-function packEtcd(mirrorDir: string): { version: string; url: string; sha256: string } {
+function packEtcd(mirrorDir: string, build = "1"): { version: string; url: string; sha256: string } {
   const version = /etcd Version: (\S+)/.exec(shOk("etcd", ["--version"]))![1]!;
   const name = `etcd-v${version}-linux-amd64`;
   const stage = join(workDir, "stage", name);
   mkdirSync(stage, { recursive: true });
   for (const bin of ["etcd", "etcdctl"]) shOk("install", ["-m", "0755", shOk("sh", ["-c", `command -v ${bin}`]).trim(), join(stage, bin)]);
-  writeFileSync(join(stage, "README.md"), "etcd from Debian's etcd-server and etcd-client, in the official release layout\n");
-  const path = join(mirrorDir, `${name}.tar.gz`);
+  writeFileSync(join(stage, "README.md"), `etcd from Debian's etcd-server and etcd-client, in the official release layout (build ${build})\n`);
+  mkdirSync(join(mirrorDir, build), { recursive: true });
+  const path = join(mirrorDir, build, `${name}.tar.gz`);
   shOk("tar", ["-czf", path, "-C", join(workDir, "stage"), name]);
-  return { version, url: `http://${GATEWAY}:${MIRROR_PORT}/${name}.tar.gz`, sha256: createHash("sha256").update(readFileSync(path)).digest("hex") };
+  return { version, url: `http://${GATEWAY}:${MIRROR_PORT}/${build}/${name}.tar.gz`, sha256: createHash("sha256").update(readFileSync(path)).digest("hex") };
 }
 
 /** What a reset host must look like again: drydock's places, its units and their state. */
@@ -92,6 +95,7 @@ before(async () => {
 
   const mirrorDir = join(workDir, "mirror");
   mkdirSync(mirrorDir);
+  mirrorRoot = mirrorDir;
   const etcd = packEtcd(mirrorDir);
   const mirror = procs.start(...inNetns(lan.netns, process.execPath, ["--import", "tsx", join(__dirname, "mirror-main.ts"), mirrorDir, GATEWAY, String(MIRROR_PORT)]));
   await waitFor("the artifact mirror", () => (procs.logs.get(mirror) ?? "").includes("listening"), 100, 200);
@@ -117,6 +121,7 @@ before(async () => {
       apiEndpoint: { vip: VIP },
     },
   };
+  clusterSpec = spec;
   const specFile = join(workDir, "cluster.yaml");
   writeFileSync(specFile, stringify(spec));
   config = { "drydock:specFile": specFile, "drydock:sshPrivateKey": ssh.privateKey };
@@ -228,6 +233,46 @@ test("running the program again changes nothing on the hosts: files and services
   assert.equal(executor.executed.length, firstExecutor.executed.length, "every remote command ran again");
   const after = await Promise.all(machines.map(snapshot));
   machines.forEach((m, i) => assert.equal(after[i], before[i], `${m.name} unchanged`));
+});
+
+test("a new etcd build restarts the members one at a time, each healthy before the next, while writes continue", async () => {
+  // The writer runs from the lan with a client certificate the program delivered.
+  const client = join(workDir, "etcd-client");
+  mkdirSync(client, { recursive: true });
+  for (const f of ["ca.crt", "healthcheck-client.crt", "healthcheck-client.key"]) writeFileSync(join(client, f), await byName("e2e-1").sshOk(`cat /etc/kubernetes/pki/etcd/${f}`), { mode: 0o600 });
+  const etcdctl = (args: string[]) =>
+    shAsync(...inNetns(lan.netns, "etcdctl", [`--endpoints=${endpoints()}`, `--cacert=${client}/ca.crt`, `--cert=${client}/healthcheck-client.crt`, `--key=${client}/healthcheck-client.key`, "--dial-timeout=2s", "--command-timeout=5s", ...args]), { timeoutMs: 15_000 });
+  const acked: { key: string; at: number }[] = [];
+  let writing = true;
+  const writer = (async () => {
+    const deadline = Date.now() + 600_000;
+    for (let i = 0; writing && i < 5000 && Date.now() < deadline; i++) {
+      const key = `/e2e/rolling/${i}`;
+      if ((await etcdctl(["put", key, "v"])).code === 0) acked.push({ key, at: Date.now() });
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  const started = async () => Promise.all(machines.map(async (m) => Number((await m.sshOk("systemctl show -p ActiveEnterTimestampMonotonic --value etcd")).trim())));
+  const before = await started();
+
+  const build = packEtcd(mirrorRoot, "2");
+  clusterSpec.artifacts.overrides[0] = { name: "etcd", version: build.version, url: build.url, sha256: build.sha256 };
+  writeFileSync(config["drydock:specFile"]!, stringify(clusterSpec));
+  await runProgram(new RemoteExecutor(lan.netns, workDir), stateOf(firstRun));
+  await waitFor("writes after the upgrade", () => acked.length > 0 && Date.now() - acked[acked.length - 1]!.at < 2000, 50, 200);
+  writing = false;
+  await writer;
+
+  const after = await started();
+  machines.forEach((m, i) => assert.ok(after[i]! > before[i]!, `${m.name} restarted with the new build`));
+  assert.ok(after[0]! < after[1]! && after[1]! < after[2]!, `in member order: ${after.join(" < ")}`);
+  for (const m of machines) assert.equal((await m.ssh(`test -f /usr/local/lib/drydock/installed/etcd-${build.sha256}`)).code, 0, `${m.name} has the new build`);
+  // Quorum held: writes never paused for longer than a leader election, and every acknowledged write is there.
+  const gaps = acked.slice(1).map((a, i) => a.at - acked[i]!.at);
+  assert.ok(Math.max(...gaps) < 5000, `longest pause in writes ${Math.max(...gaps)} ms`);
+  const stored = (await etcdctl(["get", "/e2e/rolling/", "--prefix", "--keys-only"])).stdout.split("\n").filter(Boolean);
+  assert.deepEqual(acked.map((a) => a.key).filter((k) => !stored.includes(k)), []);
+  log(`rolling restart: ${acked.length} writes acknowledged, longest pause ${Math.max(...gaps)} ms`);
 });
 
 test("the delete path removes etcd members and resets every host to how it was before drydock", async () => {

@@ -62,7 +62,7 @@ test("3 → 5 → 3 members, one change at a time, with writes flowing throughou
     assert.deepEqual(rendered, etcdConfig(tree === tree3 ? spec3 : spec5, m, members));
     writeLocalEtcdConfig(tree === tree3 ? spec3 : spec5, m, members, join(memberDir(m), "pki"), memberDir(m));
   };
-  const start = (m: PlannedHost) => started.set(m.name, procs.start("etcd", [`--config-file=${join(memberDir(m), "etcd.conf.yml")}`]));
+  const start = (m: PlannedHost, config = "etcd.conf.yml") => started.set(m.name, procs.start("etcd", [`--config-file=${join(memberDir(m), config)}`]));
   const all = members5.map((m) => `https://${m.address}:2379`).join(",");
   const memberNames = () => {
     const r = run("etcdctl", [`--endpoints=${all}`, `--cacert=${pkiDir}/ca.crt`, `--cert=${pkiDir}/healthcheck-client.crt`, `--key=${pkiDir}/healthcheck-client.key`, "--dial-timeout=1s", "member", "list", "-w", "simple"], { env: { ...process.env, ETCDCTL_API: "3" } });
@@ -113,12 +113,13 @@ test("3 → 5 → 3 members, one change at a time, with writes flowing throughou
       const join_ = fileOf(tree5, m.name, JOIN_SCRIPT);
       assert.equal(join_, joinScript(m, members5.filter((x) => x !== m)));
       event(`join ${m.name}`);
-      const res = await runScript(join_, { ETCD_CONFIG: join(memberDir(m), "etcd.conf.yml"), ETCD_DATA_DIR: join(memberDir(m), "data"), ETCD_PKI_DIR: pkiDir });
+      const res = await runScript(join_, { ETCD_CONFIG: join(memberDir(m), "etcd.conf.yml"), ETCD_EFFECTIVE_CONFIG: join(memberDir(m), "etcd.effective.yml"), ETCD_DATA_DIR: join(memberDir(m), "data"), ETCD_PKI_DIR: pkiDir });
       assert.equal(res.code, 0, res.stderr);
       assert.match(res.stdout, new RegExp(`${m.name} joins the running cluster`));
-      assert.match(readFileSync(join(memberDir(m), "etcd.conf.yml"), "utf8"), /initial-cluster-state: existing/);
+      assert.match(readFileSync(join(memberDir(m), "etcd.effective.yml"), "utf8"), /initial-cluster-state: existing/);
+      assert.match(readFileSync(join(memberDir(m), "etcd.conf.yml"), "utf8"), /initial-cluster-state: new/, "the rendered config is left as rendered");
       event(`start ${m.name}`);
-      start(m);
+      start(m, "etcd.effective.yml");
       await waitFor(`${m.name} started`, () => memberNames().includes(`started:${m.name}`), 150, 200);
     }
     assert.equal(memberNames().length, 5);

@@ -14,7 +14,7 @@ import { sequentialStages } from "../../hosts/stages";
 import { certificateInventory } from "../../pki/inventory";
 import { shapeMaterial } from "../../pki/issue";
 import { planAddresses } from "../../spec/addresses";
-import { awsBase, EXAMPLES_DIR } from "../helpers";
+import { awsBase, EXAMPLES_DIR, hostsBase } from "../helpers";
 
 const bash = (script: string, env: NodeJS.ProcessEnv = {}) => spawnSync("bash", ["-s"], { input: script, encoding: "utf8", env: { ...process.env, ...env }, timeout: 60_000 });
 
@@ -128,6 +128,31 @@ test("phase script: a step whose script and trigger files are unchanged and whos
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("an upgrade restarts exactly the services whose binaries or files changed", () => {
+  // One set of certificates for every variant: versions do not change the inventory.
+  let material: ReturnType<typeof shapeMaterial> | null = null;
+  const stepDigests = (mutate: (spec: Record<string, any>) => void) => {
+    const input = hostsBase();
+    mutate(input);
+    const spec = requireSpec(validateSpec(input));
+    const addresses = planAddresses(spec);
+    material ??= shapeMaterial(certificateInventory(spec, addresses));
+    const plans = hostPlans({ spec, addresses, material, apiEndpointHost: "192.168.10.100" });
+    return new Map(plans.flatMap((p) => p.steps.map((s) => [s.id, filesDigest(p.files, [s.script, ...s.triggers])] as const)));
+  };
+  const base = stepDigests((s) => Object.assign(s, { kubernetes: { version: "1.36.3" }, etcd: { version: "3.6.13" } }));
+  const changed = (mutate: (spec: Record<string, any>) => void) => {
+    const next = stepDigests(mutate);
+    return [...new Set([...next].filter(([id, d]) => base.get(id) !== d).map(([id]) => id.split("/")[1]!))].sort();
+  };
+  // etcd upgrade: its install and start steps (so each member restarts, one at a time) and nothing of Kubernetes.
+  assert.deepEqual(changed((s) => Object.assign(s, { kubernetes: { version: "1.36.3" }, etcd: { version: "3.6.14" } })), ["etcd-start", "install-etcd"]);
+  // Kubernetes patch: the node binaries, so containerd and the kubelet restart; etcd is untouched.
+  const k8s = changed((s) => Object.assign(s, { kubernetes: { version: "1.36.4" }, etcd: { version: "3.6.13" } }));
+  assert.ok(["install-node", "containerd-start", "kubelet-start"].every((n) => k8s.includes(n)), k8s.join(", "));
+  assert.ok(!k8s.some((n) => n.startsWith("etcd") || n === "install-etcd"), k8s.join(", "));
 });
 
 test("phases: a worker is a few remote commands, workers never wait on each other, and stages do not grow with workers", () => {
