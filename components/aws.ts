@@ -116,6 +116,8 @@ export interface MachineGroupArgs extends AwsClusterArgs {
   readonly keyName: pulumi.Input<string>;
   /** bridge CNI: nodes forward pod traffic for their range. */
   readonly routesPods: boolean;
+  /** The instance profile a host runs with (etcd members: the snapshot uploader); none by default. */
+  readonly instanceProfile?: (host: PlannedHost) => pulumi.Input<string> | undefined;
 }
 
 /** One group of machines (etcd, control plane or a worker pool), visible as such in previews. */
@@ -139,6 +141,7 @@ export class MachineGroup extends pulumi.ComponentResource {
           // IMDSv2 only, and a hop limit of 1 keeps pods away from the node's metadata.
           metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
           rootBlockDevice: { volumeType: "gp3", volumeSize: args.rootVolumeGiB(host), encrypted: true, deleteOnTermination: true },
+          ...(args.instanceProfile?.(host) ? { iamInstanceProfile: args.instanceProfile(host) } : {}),
           tags: tagsFor(args.spec.name, host.name, { "drydock:roles": host.roles.join(","), ...(host.pool ? { "drydock:pool": host.pool } : {}) }),
         },
         { parent: this },
@@ -194,8 +197,65 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
   }
 }
 
+/**
+ * Off-host copies of the etcd snapshots: a private, versioned bucket encrypted at
+ * rest that only the etcd members' role may write to (and only under etcd/).
+ */
+export class SnapshotBucket extends pulumi.ComponentResource {
+  readonly bucket: aws.s3.Bucket;
+  readonly instanceProfile: aws.iam.InstanceProfile;
+
+  constructor(name: string, args: { cluster: string }, opts?: pulumi.ComponentResourceOptions) {
+    super("drydock:aws:SnapshotBucket", name, {}, opts);
+    const { cluster } = args;
+    const child = { parent: this };
+    // destroy removes the cluster's snapshots with it.
+    this.bucket = new aws.s3.Bucket(`${cluster}-etcd-snapshots`, { bucketPrefix: `${cluster}-etcd-snapshots-`, forceDestroy: true, tags: tagsFor(cluster, "etcd-snapshots") }, child);
+    const bucket = this.bucket.id;
+    new aws.s3.BucketOwnershipControls(`${cluster}-etcd-snapshots`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, child);
+    new aws.s3.BucketPublicAccessBlock(`${cluster}-etcd-snapshots`, { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, child);
+    new aws.s3.BucketVersioning(`${cluster}-etcd-snapshots`, { bucket, versioningConfiguration: { status: "Enabled" } }, child);
+    new aws.s3.BucketServerSideEncryptionConfiguration(`${cluster}-etcd-snapshots`, { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] }, child);
+
+    const role = new aws.iam.Role(
+      `${cluster}-etcd-snapshots`,
+      {
+        assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
+        tags: tagsFor(cluster, "etcd-snapshots"),
+      },
+      child,
+    );
+    new aws.iam.RolePolicy(
+      `${cluster}-etcd-snapshots`,
+      { role: role.id, policy: this.bucket.arn.apply((arn) => JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["s3:PutObject"], Resource: `${arn}/etcd/*` }] })) },
+      child,
+    );
+    // No one else writes snapshots, and nothing reaches the bucket without TLS.
+    new aws.s3.BucketPolicy(
+      `${cluster}-etcd-snapshots`,
+      {
+        bucket,
+        policy: pulumi.all([this.bucket.arn, role.arn]).apply(([arn, roleArn]) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              { Sid: "OnlyEtcdMembersWrite", Effect: "Deny", Principal: "*", Action: "s3:PutObject", Resource: `${arn}/*`, Condition: { ArnNotEquals: { "aws:PrincipalArn": roleArn } } },
+              { Sid: "TlsOnly", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [arn, `${arn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } },
+            ],
+          }),
+        ),
+      },
+      child,
+    );
+    this.instanceProfile = new aws.iam.InstanceProfile(`${cluster}-etcd-snapshots`, { role: role.name, tags: tagsFor(cluster, "etcd-snapshots") }, child);
+    this.registerOutputs({ bucket: this.bucket.id });
+  }
+}
+
 export interface AwsInfrastructureResult {
   readonly apiEndpointHost: pulumi.Output<string>;
+  /** The bucket the etcd members upload snapshots to. */
+  readonly snapshotBucket: pulumi.Output<string>;
   readonly bastionAddress: pulumi.Output<string | null>;
   readonly instances: Record<string, aws.ec2.Instance>;
 }
@@ -210,7 +270,16 @@ export function buildAws(parent: pulumi.Resource, args: AwsClusterArgs): AwsInfr
   const sg = (g: GroupName) => security.groups[g]!.id;
   const ami = infra.ami ?? aws.ec2.getAmiOutput({ owners: [CANONICAL_OWNER], mostRecent: true, filters: [{ name: "name", values: [UBUNTU_2404_NAME] }, { name: "virtualization-type", values: ["hvm"] }] }, opts).id;
   const keyPair = new aws.ec2.KeyPair(`${cluster}-ssh`, { publicKey: infra.sshPublicKey, tags: tagsFor(cluster, "ssh") }, opts);
-  const common = { ...args, subnets: network.privateSubnets, ami, keyName: keyPair.keyName, routesPods: spec.network.cni === "bridge" };
+  const snapshots = new SnapshotBucket(`${cluster}-etcd-snapshots`, { cluster }, opts);
+  const common = {
+    ...args,
+    subnets: network.privateSubnets,
+    ami,
+    keyName: keyPair.keyName,
+    routesPods: spec.network.cni === "bridge",
+    // Only etcd members get a role: the snapshot uploader's. Other nodes run with none.
+    instanceProfile: (host: PlannedHost) => (host.roles.includes("etcd") ? snapshots.instanceProfile.name : undefined),
+  };
 
   const etcdHosts = addresses.hosts.filter((h) => h.roles.includes("etcd") && !h.roles.includes("controlPlane"));
   const cpHosts = addresses.hosts.filter((h) => h.roles.includes("controlPlane"));
@@ -259,5 +328,5 @@ export function buildAws(parent: pulumi.Resource, args: AwsClusterArgs): AwsInfr
     );
     bastionAddress = bastion.publicIp;
   }
-  return { apiEndpointHost: api.dnsName, bastionAddress, instances };
+  return { apiEndpointHost: api.dnsName, snapshotBucket: snapshots.bucket.id, bastionAddress, instances };
 }

@@ -95,6 +95,7 @@ export class Cluster extends pulumi.ComponentResource {
           spec,
           addresses: this.addresses,
           apiEndpointHost: endpointHost,
+          ...(awsResult && infra.provider === "aws" ? { snapshotStore: awsResult.snapshotBucket.apply((bucket) => ({ bucket, region: infra.region })) } : {}),
           materialFor: (host) => this.pki.material(hostCertificateIds(host, Object.keys(this.pki.certificates))),
           connection,
           machines: awsResult?.instances,

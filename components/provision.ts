@@ -14,6 +14,7 @@ import { planPhases, phaseScript, type Phase } from "../hosts/phases";
 import { topologicalOrder } from "../hosts/stages";
 import { apiServerUrl } from "../pki/kubeconfig";
 import { leaveScript } from "../hosts/etcd-membership";
+import type { SnapshotStore } from "../hosts/etcd-backup";
 
 export type Connection = command.types.input.remote.ConnectionArgs;
 
@@ -21,6 +22,8 @@ export interface ProvisioningArgs {
   readonly spec: ClusterSpec;
   readonly addresses: AddressPlan;
   readonly apiEndpointHost: pulumi.Output<string>;
+  /** Where etcd members upload snapshots (aws), if anywhere. */
+  readonly snapshotStore?: pulumi.Output<SnapshotStore | null>;
   /** The PKI material a host's files are made from: that host's certificates only. */
   readonly materialFor: (host: PlannedHost) => pulumi.Output<PkiMaterial>;
   /** How to reach each host over SSH (user, key, bastion). */
@@ -66,7 +69,11 @@ export class Provisioning extends pulumi.ComponentResource {
     // handful of PKI resources rather than all of them (linear, not quadratic, in hosts).
     const plans = new Map<string, pulumi.Output<HostPlan>>();
     for (const { host } of shape) {
-      plans.set(host.name, pulumi.all([args.materialFor(host), args.apiEndpointHost]).apply(([material, apiEndpointHost]) => hostPlan({ spec, addresses, material, apiEndpointHost }, host)));
+      const store = host.roles.includes("etcd") && args.snapshotStore ? args.snapshotStore : pulumi.output(null);
+      plans.set(
+        host.name,
+        pulumi.all([args.materialFor(host), args.apiEndpointHost, store]).apply(([material, apiEndpointHost, snapshotStore]) => hostPlan({ spec, addresses, material, apiEndpointHost, snapshotStore }, host)),
+      );
     }
 
     const commands: Record<string, command.remote.Command> = {};

@@ -20,7 +20,38 @@ export const SNAPSHOT_TIMER = "/etc/systemd/system/etcd-snapshot.timer";
 // etcd 3.6 moved snapshot status and restore to etcdutl; older etcdctl still has them.
 const SNAPSHOT_TOOL = `tool() { if command -v etcdutl >/dev/null 2>&1; then etcdutl "$@"; else ETCDCTL_API=3 etcdctl "$@"; fi; }`;
 
-export function snapshotScript(spec: ClusterSpec, member: PlannedHost): string {
+/** Where snapshots are copied off the members (aws: the cluster's snapshot bucket). */
+export interface SnapshotStore {
+  readonly bucket: string;
+  readonly region: string;
+}
+
+/**
+ * Uploads the verified snapshot with the instance role's credentials (IMDSv2) and
+ * SigV4 signing by curl. Credentials reach curl through its config on stdin, never
+ * its command line. The endpoints are overridable for tests.
+ */
+function uploadFunction(store: SnapshotStore, member: PlannedHost): string {
+  return `upload() {
+  local file="$1" imds="\${SNAPSHOT_IMDS:-http://169.254.169.254}" s3="\${SNAPSHOT_S3_ENDPOINT:-https://${store.bucket}.s3.${store.region}.amazonaws.com}"
+  local token role creds key sha
+  token="$(curl -sf --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' "$imds/latest/api/token")"
+  role="$(curl -sf --max-time 5 -H "X-aws-ec2-metadata-token: $token" "$imds/latest/meta-data/iam/security-credentials/" | head -n1)"
+  creds="$(curl -sf --max-time 5 -H "X-aws-ec2-metadata-token: $token" "$imds/latest/meta-data/iam/security-credentials/$role")"
+  field() { sed -n 's/.*"'"$1"'"[[:space:]]*:[[:space:]]*"\\([^"]*\\)".*/\\1/p' <<<"$creds"; }
+  key="etcd/${member.name}/$(basename "$file")"
+  sha="$(sha256sum "$file" | cut -d' ' -f1)"
+  printf 'user = "%s:%s"\\nheader = "x-amz-security-token: %s"\\n' "$(field AccessKeyId)" "$(field SecretAccessKey)" "$(field Token)" |
+    curl -sf --show-error --max-time 600 --config - --aws-sigv4 "aws:amz:${store.region}:s3" \\
+      -H "x-amz-content-sha256: $sha" -H "x-amz-server-side-encryption: AES256" -T "$file" "$s3/$key"
+  echo "drydock: uploaded $file to s3://${store.bucket}/$key"
+}`;
+}
+
+// Off the member: a failed upload fails the run (the local snapshot stays).
+const UPLOAD_CALL = 'upload "$file"';
+
+export function snapshotScript(spec: ClusterSpec, member: PlannedHost, store: SnapshotStore | null = null): string {
   return `#!/bin/bash
 # drydock: snapshot this etcd member, verify it, keep the newest ${spec.etcd.snapshots.retain}.
 set -euo pipefail
@@ -30,6 +61,7 @@ pki="\${ETCD_PKI_DIR:-${PKI_DIR}/etcd}"
 endpoint="\${ETCD_ENDPOINT:-${etcdClientUrl("127.0.0.1")}}"
 retain="\${SNAPSHOT_RETAIN:-${spec.etcd.snapshots.retain}}"
 ${SNAPSHOT_TOOL}
+${store ? uploadFunction(store, member) : ""}
 install -d -m 0700 "$dir"
 file="$dir/etcd-${member.name}-$(date -u +%Y%m%dT%H%M%S%NZ).db"
 ETCDCTL_API=3 etcdctl --endpoints="$endpoint" --cacert="$pki/ca.crt" --cert="$pki/healthcheck-client.crt" --key="$pki/healthcheck-client.key" --dial-timeout=5s --command-timeout=60s snapshot save "$file.part" >/dev/null
@@ -40,6 +72,7 @@ fi
 chmod 0600 "$file.part"
 mv "$file.part" "$file"
 echo "drydock: snapshot $file $status"
+${store ? UPLOAD_CALL : ""}
 ls -1t "$dir"/etcd-*.db | tail -n +$((retain + 1)) | xargs -r rm -f
 `;
 }
@@ -94,10 +127,10 @@ WantedBy=timers.target
   };
 }
 
-export function etcdBackupFiles(spec: ClusterSpec, member: PlannedHost, members: readonly PlannedHost[]): HostFile[] {
+export function etcdBackupFiles(spec: ClusterSpec, member: PlannedHost, members: readonly PlannedHost[], store: SnapshotStore | null = null): HostFile[] {
   const units = snapshotUnits(spec);
   return [
-    publicFile(SNAPSHOT_SCRIPT, snapshotScript(spec, member), 0o700),
+    publicFile(SNAPSHOT_SCRIPT, snapshotScript(spec, member, store), 0o700),
     publicFile(RESTORE_SCRIPT, restoreScript(spec, member, members), 0o700),
     publicFile(SNAPSHOT_SERVICE, units.service),
     publicFile(SNAPSHOT_TIMER, units.timer),

@@ -78,7 +78,7 @@ function planHost(ctx: PkiContext, layout: ClusterLayout, host: PlannedHost): Ho
     const previousMember = members[members.indexOf(host) - 1];
     drafts.push(restartsOnInstall(etcdStartStep([own("install-etcd"), ...(previousMember ? [stepId(previousMember.name, "etcd-start")] : [])], members.filter((m) => m !== host), `bash ${JOIN_SCRIPT}`), "install-etcd"));
     drafts.push(etcdHealthyStep(members.map((m) => stepId(m.name, "etcd-start"))));
-    addFiles(files, etcdBackupFiles(spec, host, members));
+    addFiles(files, etcdBackupFiles(spec, host, members, ctx.snapshotStore ?? null));
     drafts.push(etcdSnapshotsStep([own("etcd-healthy")]));
   }
   if (isKubernetesNode(host.roles)) {

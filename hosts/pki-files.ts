@@ -6,6 +6,7 @@ import type { AddressPlan, PlannedHost } from "../spec/addresses";
 import type { ClusterSpec } from "../spec/normalize";
 import { encryptionConfigurationYaml } from "../pki/encryption";
 import type { PkiMaterial } from "../pki/issue";
+import type { SnapshotStore } from "./etcd-backup";
 import { apiServerUrl, kubeconfig } from "../pki/kubeconfig";
 import { publicKeyPem, type IssuedCertificate } from "../pki/x509";
 import { type HostFile, addFiles, publicFile, secretFile } from "./files";
@@ -38,6 +39,8 @@ export interface PkiContext {
   readonly material: PkiMaterial;
   /** The API endpoint's host as clients reach it (load balancer, VIP or the only control plane). */
   readonly apiEndpointHost: string;
+  /** Where etcd snapshots are copied off the members (aws), if anywhere. */
+  readonly snapshotStore?: SnapshotStore | null;
 }
 
 export function clientKubeconfig(ctx: PkiContext, certId: string, userName: string, server: string): string {

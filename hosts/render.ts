@@ -10,6 +10,7 @@ import { hostPlans } from "./host-plan";
 import { clusterManifests, helmValues, manifestYaml, upstreamReferences } from "./cluster-manifests";
 import { planDocument, type PlanDocument } from "./plan";
 import { clientKubeconfig, endpointUrl, type PkiContext } from "./pki-files";
+import type { SnapshotStore } from "./etcd-backup";
 
 export interface RenderedFile {
   /** Path relative to the render root. */
@@ -38,11 +39,17 @@ export function renderApiEndpointHost(spec: ClusterSpec, addresses: AddressPlan,
   return given ?? addresses.apiEndpoint.host ?? `${spec.name}-api-nlb.invalid`;
 }
 
+/** Offline, the aws snapshot bucket's name is not known yet (S3 assigns its suffix). */
+export function renderSnapshotStore(spec: ClusterSpec): SnapshotStore | null {
+  const infra = spec.infrastructure;
+  return infra.provider === "aws" ? { bucket: `${spec.name}-etcd-snapshots-assigned-at-deploy`, region: infra.region } : null;
+}
+
 export function renderCluster(spec: ClusterSpec, options: RenderOptions = {}): RenderedTree {
   const addresses = planAddresses(spec);
   const apiEndpointHost = renderApiEndpointHost(spec, addresses, options.apiEndpointHost);
   const material = options.material ?? issuePki(certificateInventory(spec, addresses), apiEndpointHost);
-  const ctx: PkiContext = { spec, addresses, material, apiEndpointHost };
+  const ctx: PkiContext = { spec, addresses, material, apiEndpointHost, snapshotStore: renderSnapshotStore(spec) };
 
   const plans = hostPlans(ctx);
   const plan = planDocument(spec, addresses, plans);

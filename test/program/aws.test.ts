@@ -62,11 +62,58 @@ test("aws-ha: exact resource counts by type", async () => {
     "aws:lb/targetGroup:TargetGroup": 1,
     "aws:lb/targetGroupAttachment:TargetGroupAttachment": 3,
     "aws:lb/listener:Listener": 1,
+    "aws:s3/bucket:Bucket": 1,
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": 1,
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 1,
+    "aws:s3/bucketVersioning:BucketVersioning": 1,
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": 1,
+    "aws:s3/bucketPolicy:BucketPolicy": 1,
+    "aws:iam/role:Role": 1,
+    "aws:iam/rolePolicy:RolePolicy": 1,
+    "aws:iam/instanceProfile:InstanceProfile": 1,
   });
   const components = run.resources.filter((r) => !r.custom).map((r) => `${r.type} ${r.name}`).sort();
   for (const c of ["drydock:aws:Network prod-network", "drydock:aws:SecurityGroups prod-security", "drydock:aws:MachineGroup prod-etcd", "drydock:aws:MachineGroup prod-control-plane", "drydock:aws:MachineGroup prod-pool-general", "drydock:aws:ApiLoadBalancer prod-api", "drydock:index:Pki prod-pki", "drydock:index:Cluster prod"]) {
     assert.ok(components.includes(c), `component ${c}`);
   }
+});
+
+test("aws-ha: etcd snapshots go to a private, versioned, encrypted bucket only the etcd members' role can write", async () => {
+  const run = await runExample("aws-ha.yaml");
+  const one = (type: string) => {
+    const found = ofType(run, type);
+    assert.equal(found.length, 1, type);
+    return found[0]!;
+  };
+  const bucket = one("aws:s3/bucket:Bucket");
+  assert.equal(bucket.inputs.bucketPrefix, "prod-etcd-snapshots-");
+  const bucketId = bucket.id;
+  assert.deepEqual(one("aws:s3/bucketVersioning:BucketVersioning").inputs, { bucket: bucketId, versioningConfiguration: { status: "Enabled" } });
+  assert.equal(one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm, "AES256");
+  const block = one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs;
+  assert.deepEqual([block.blockPublicAcls, block.blockPublicPolicy, block.ignorePublicAcls, block.restrictPublicBuckets], [true, true, true, true]);
+  assert.equal(one("aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs.rule.objectOwnership, "BucketOwnerEnforced");
+  const role = one("aws:iam/role:Role");
+  assert.deepEqual(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Principal, { Service: "ec2.amazonaws.com" });
+  const rolePolicy = JSON.parse(one("aws:iam/rolePolicy:RolePolicy").inputs.policy);
+  assert.deepEqual(rolePolicy.Statement, [{ Effect: "Allow", Action: ["s3:PutObject"], Resource: `${bucket.state.arn}/etcd/*` }], "write-only, under etcd/");
+  const policy = JSON.parse(one("aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
+  const onlyEtcd = policy.Statement.find((s: any) => s.Sid === "OnlyEtcdMembersWrite");
+  assert.deepEqual([onlyEtcd.Effect, onlyEtcd.Action, onlyEtcd.Condition.ArnNotEquals["aws:PrincipalArn"]], ["Deny", "s3:PutObject", role.state.arn]);
+  assert.ok(policy.Statement.some((s: any) => s.Effect === "Deny" && s.Condition?.Bool?.["aws:SecureTransport"] === "false"), "TLS only");
+  // The members' snapshot script uploads there; nodes without etcd have no upload.
+  const first = (host: string) => run.resources.find((r) => r.type === "command:remote:Command" && r.name.startsWith(`prod-${host}-0-`))!;
+  const bundle = (host: string) => {
+    const stdin = first(host).inputs.stdin;
+    return String(typeof stdin === "string" ? stdin : stdin.value);
+  };
+  const script = (host: string) => {
+    const match = /put '\/usr\/local\/lib\/drydock\/etcd-snapshot\.sh' \d+ '[^']+' <<'DRYDOCK_EOF'\n([\s\S]*?)\nDRYDOCK_EOF/.exec(bundle(host));
+    return match ? Buffer.from(match[1]!.replace(/\n/g, ""), "base64").toString() : null;
+  };
+  assert.match(script("etcd-1")!, new RegExp(`https://${bucketId}\\.s3\\.eu-west-1\\.amazonaws\\.com`));
+  assert.match(script("etcd-1")!, /^upload "\$file"$/m);
+  assert.equal(script("cp-1"), null, "control planes of an external etcd take no snapshots");
 });
 
 test("aws-ha: machines at planned private addresses, etcd and control plane one per zone, IMDSv2, encrypted gp3, no user data", async () => {
@@ -83,7 +130,7 @@ test("aws-ha: machines at planned private addresses, etcd and control plane one 
     assert.equal(instance.inputs.rootBlockDevice.encrypted, true);
     assert.equal(instance.inputs.rootBlockDevice.volumeType, "gp3");
     assert.equal(instance.inputs.userData, undefined);
-    assert.equal(instance.inputs.iamInstanceProfile, undefined, "nodes get no IAM role: they use none");
+    assert.equal(instance.inputs.iamInstanceProfile, host.roles.includes("etcd") ? "prod-etcd-snapshots" : undefined, "only etcd members get a role: the snapshot uploader's");
     assert.equal(instance.inputs.ami, "ami-0123456789abcdef0", "latest Ubuntu 24.04 from the AMI lookup");
     assert.equal(instance.inputs.tags["drydock:cluster"], "prod");
   }

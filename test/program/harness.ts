@@ -84,6 +84,9 @@ function awsComputed(type: string, name: string): Record<string, unknown> {
       return { ...base, primaryNetworkInterfaceId: `eni-${name}`, publicIp: "203.0.113.10" };
     case "aws:ec2/keyPair:KeyPair":
       return { ...base, keyName: name };
+    case "aws:iam/instanceProfile:InstanceProfile":
+    case "aws:iam/role:Role":
+      return { ...base, name };
     default:
       return base;
   }
