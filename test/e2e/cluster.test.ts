@@ -9,9 +9,9 @@ import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { ProcessGroup, waitFor } from "../integration/helpers";
+import { ProcessGroup, run, runAsync, runOk, waitFor } from "../integration/helpers";
 import { resolveOutput, runIndex, stateOf, type ProgramRun } from "../program/harness";
-import { createLan, ensureRootfs, inNetns, Machine, makeSshDir, requireHostTools, sh, shAsync, shOk, type Lan } from "./machines";
+import { createLan, ensureRootfs, inNetns, Machine, makeSshDir, requireHostTools, type Lan } from "./machines";
 import { RemoteExecutor, UNRUNNABLE_STEPS } from "./remote";
 
 const GATEWAY = "10.213.0.1";
@@ -42,15 +42,15 @@ const byName = (name: string) => machines.find((m) => m.name === name)!;
 
 /** The Debian etcd binaries, packed as an official release tarball for the mirror. */
 function packEtcd(mirrorDir: string, build = "1"): { version: string; url: string; sha256: string } {
-  const version = /etcd Version: (\S+)/.exec(shOk("etcd", ["--version"]))![1]!;
+  const version = /etcd Version: (\S+)/.exec(runOk("etcd", ["--version"]))![1]!;
   const name = `etcd-v${version}-linux-amd64`;
   const stage = join(workDir, "stage", name);
   mkdirSync(stage, { recursive: true });
-  for (const bin of ["etcd", "etcdctl"]) shOk("install", ["-m", "0755", shOk("sh", ["-c", `command -v ${bin}`]).trim(), join(stage, bin)]);
+  for (const bin of ["etcd", "etcdctl"]) runOk("install", ["-m", "0755", runOk("sh", ["-c", `command -v ${bin}`]).trim(), join(stage, bin)]);
   writeFileSync(join(stage, "README.md"), `etcd from Debian's etcd-server and etcd-client, in the official release layout (build ${build})\n`);
   mkdirSync(join(mirrorDir, build), { recursive: true });
   const path = join(mirrorDir, build, `${name}.tar.gz`);
-  shOk("tar", ["-czf", path, "-C", join(workDir, "stage"), name]);
+  runOk("tar", ["-czf", path, "-C", join(workDir, "stage"), name]);
   return { version, url: `http://${GATEWAY}:${MIRROR_PORT}/${build}/${name}.tar.gz`, sha256: createHash("sha256").update(readFileSync(path)).digest("hex") };
 }
 
@@ -73,7 +73,7 @@ async function vipHolder(): Promise<Machine | undefined> {
 }
 
 async function kubectlThroughVip(kubeconfig: string): Promise<{ ok: boolean; out: string }> {
-  const r = await shAsync(...inNetns(lan.netns, "kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=5s", "get", "--raw", "/readyz"]), { timeoutMs: 20_000 });
+  const r = await runAsync(...inNetns(lan.netns, "kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=5s", "get", "--raw", "/readyz"]), { timeoutMs: 20_000 });
   return { ok: r.code === 0 && r.stdout.trim() === "ok", out: `${r.stdout}${r.stderr}`.trim() };
 }
 
@@ -130,7 +130,7 @@ before(async () => {
 after(async () => {
   await procs.stopAll();
   await Promise.all(machines.map((m) => m.destroy()));
-  sh("ip", ["netns", "del", lan?.netns ?? "dde-lan"]);
+  run("ip", ["netns", "del", lan?.netns ?? "dde-lan"]);
   if (workDir && !process.env.DRYDOCK_E2E_KEEP) rmSync(workDir, { recursive: true, force: true });
 });
 
@@ -241,7 +241,7 @@ test("a new etcd build restarts the members one at a time, each healthy before t
   mkdirSync(client, { recursive: true });
   for (const f of ["ca.crt", "healthcheck-client.crt", "healthcheck-client.key"]) writeFileSync(join(client, f), await byName("e2e-1").sshOk(`cat /etc/kubernetes/pki/etcd/${f}`), { mode: 0o600 });
   const etcdctl = (args: string[]) =>
-    shAsync(...inNetns(lan.netns, "etcdctl", [`--endpoints=${endpoints()}`, `--cacert=${client}/ca.crt`, `--cert=${client}/healthcheck-client.crt`, `--key=${client}/healthcheck-client.key`, "--dial-timeout=2s", "--command-timeout=5s", ...args]), { timeoutMs: 15_000 });
+    runAsync(...inNetns(lan.netns, "etcdctl", [`--endpoints=${endpoints()}`, `--cacert=${client}/ca.crt`, `--cert=${client}/healthcheck-client.crt`, `--key=${client}/healthcheck-client.key`, "--dial-timeout=2s", "--command-timeout=5s", ...args]), { timeoutMs: 15_000 });
   const acked: { key: string; at: number }[] = [];
   let writing = true;
   const writer = (async () => {

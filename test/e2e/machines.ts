@@ -4,7 +4,8 @@
 // namespaces. The root file system is built once with debootstrap and cached
 // outside the repository; each host boots from it through an overlay whose upper
 // layer is the host's own disk (new per test run, kept across power cycles).
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
+import { run, runAsync, runOk } from "../integration/helpers";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
@@ -16,41 +17,6 @@ const SUITE = "bookworm";
 const PACKAGES = ["systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "sudo", "curl", "ca-certificates", "libnss-myhostname", "haproxy", "keepalived"];
 /** Bump when the preparation below changes, so a stale cache is rebuilt. */
 const ROOTFS_REVISION = 2;
-
-export interface CommandResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function sh(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): CommandResult {
-  const r = spawnSync(cmd, args, { input: opts.input, encoding: "utf8", timeout: opts.timeoutMs ?? 60_000, env: opts.env ?? process.env, maxBuffer: 64 * 1024 * 1024 });
-  return { code: r.status, stdout: r.stdout ?? "", stderr: r.error ? `${r.stderr ?? ""}${r.error.message}` : (r.stderr ?? "") };
-}
-
-function shOk(cmd: string, args: string[], opts: Parameters<typeof sh>[2] = {}): string {
-  const r = sh(cmd, args, opts);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.code}): ${r.stderr.trim().slice(-2000)}`);
-  return r.stdout;
-}
-
-/** Runs a command without blocking the event loop (stand-ins and timers live in this process). */
-export function shAsync(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.stdin.on("error", () => undefined);
-    child.stdin.end(opts.input ?? "");
-    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** The Debian mirror this machine's apt uses (the only one it can reach). */
 export function debianMirror(): string {
@@ -82,10 +48,10 @@ export function ensureRootfs(log: (line: string) => void = () => undefined): str
   const building = `${dir}.building-${process.pid}`;
   rmSync(building, { recursive: true, force: true });
   log(`building the host root file system in ${dir} (debootstrap ${SUITE})`);
-  shOk("debootstrap", ["--variant=minbase", `--include=${PACKAGES.join(",")}`, SUITE, building, debianMirror()], { timeoutMs: 15 * 60_000 });
+  runOk("debootstrap", ["--variant=minbase", `--include=${PACKAGES.join(",")}`, SUITE, building, debianMirror()], { timeoutMs: 15 * 60_000 });
   // The machine name becomes the host name; services a fresh server does not run stay off.
   rmSync(join(building, "etc/hostname"), { force: true });
-  shOk("chroot", [building, "systemctl", "disable", "haproxy.service", "keepalived.service"]);
+  runOk("chroot", [building, "systemctl", "disable", "haproxy.service", "keepalived.service"]);
   writeFileSync(join(building, ".complete"), `${new Date().toISOString()}\n`);
   rmSync(dir, { recursive: true, force: true });
   renameSync(building, dir);
@@ -107,8 +73,8 @@ export const inNetns = (netns: string, cmd: string, args: string[]): [string, st
 
 export function createLan(gateway: string, prefix: number): Lan {
   removeNetns(LAN_NETNS);
-  shOk("ip", ["netns", "add", LAN_NETNS]);
-  const ip = (...args: string[]) => shOk(...inNetns(LAN_NETNS, "ip", args));
+  runOk("ip", ["netns", "add", LAN_NETNS]);
+  const ip = (...args: string[]) => runOk(...inNetns(LAN_NETNS, "ip", args));
   ip("link", "set", "lo", "up");
   ip("link", "add", BRIDGE, "type", "bridge");
   ip("addr", "add", `${gateway}/${prefix}`, "dev", BRIDGE);
@@ -117,7 +83,7 @@ export function createLan(gateway: string, prefix: number): Lan {
 }
 
 function removeNetns(name: string): void {
-  if (existsSync(`/run/netns/${name}`)) sh("ip", ["netns", "del", name]);
+  if (existsSync(`/run/netns/${name}`)) run("ip", ["netns", "del", name]);
 }
 
 export interface MachineOptions {
@@ -149,18 +115,18 @@ export class Machine {
   create(): void {
     const { lan, address } = this.opts;
     removeNetns(this.netns);
-    shOk("ip", ["netns", "add", this.netns]);
+    runOk("ip", ["netns", "add", this.netns]);
     const veth = `v-${this.name}`.slice(0, 15);
-    sh(...inNetns(lan.netns, "ip", ["link", "del", veth]));
-    shOk("ip", ["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", this.netns]);
-    shOk("ip", ["link", "set", veth, "netns", lan.netns]);
-    shOk(...inNetns(lan.netns, "ip", ["link", "set", veth, "master", BRIDGE, "up"]));
-    const ip = (...args: string[]) => shOk(...inNetns(this.netns, "ip", args));
+    run(...inNetns(lan.netns, "ip", ["link", "del", veth]));
+    runOk("ip", ["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", this.netns]);
+    runOk("ip", ["link", "set", veth, "netns", lan.netns]);
+    runOk(...inNetns(lan.netns, "ip", ["link", "set", veth, "master", BRIDGE, "up"]));
+    const ip = (...args: string[]) => runOk(...inNetns(this.netns, "ip", args));
     ip("link", "set", "lo", "up");
     ip("addr", "add", `${address}/${lan.prefix}`, "dev", "eth0");
     ip("link", "set", "eth0", "up");
     for (const d of ["upper", "work", "root"]) mkdirSync(join(this.opts.workDir, d), { recursive: true });
-    shOk("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${this.opts.rootfs},upperdir=${join(this.opts.workDir, "upper")},workdir=${join(this.opts.workDir, "work")}`, this.root]);
+    runOk("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${this.opts.rootfs},upperdir=${join(this.opts.workDir, "upper")},workdir=${join(this.opts.workDir, "work")}`, this.root]);
   }
 
   get running(): boolean {
@@ -193,8 +159,8 @@ export class Machine {
   }
 
   /** Runs a command on the host as root over SSH, from the lan. */
-  ssh(command: string, opts: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
-    return shAsync(...inNetns(this.opts.lan.netns, "ssh", [...sshOptions(join(this.opts.sshDir, "id_ed25519")), `root@${this.address}`, command]), opts);
+  ssh(command: string, opts: { input?: string; timeoutMs?: number } = {}) {
+    return runAsync(...inNetns(this.opts.lan.netns, "ssh", [...sshOptions(join(this.opts.sshDir, "id_ed25519")), `root@${this.address}`, command]), opts);
   }
 
   async sshOk(command: string, opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
@@ -224,7 +190,7 @@ export class Machine {
 
   async destroy(): Promise<void> {
     await this.stop();
-    sh("umount", [this.root]);
+    run("umount", [this.root]);
     removeNetns(this.netns);
   }
 }
@@ -237,16 +203,15 @@ export function sshOptions(keyFile: string): string[] {
 export function makeSshDir(dir: string): { dir: string; privateKey: string } {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const key = join(dir, "id_ed25519");
-  shOk("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "drydock-e2e", "-f", key]);
+  runOk("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "drydock-e2e", "-f", key]);
   writeFileSync(join(dir, "authorized_keys"), readFileSync(`${key}.pub`), { mode: 0o600 });
   return { dir, privateKey: readFileSync(key, "utf8") };
 }
 
 /** Fails loudly (never skips) when this machine cannot run the hosts. */
 export function requireHostTools(): void {
-  const missing = ["debootstrap", "systemd-nspawn", "ssh", "ssh-keygen", "ip", "etcd", "etcdctl", "kubectl"].filter((b) => sh("sh", ["-c", `command -v ${b}`]).code !== 0);
+  const missing = ["debootstrap", "systemd-nspawn", "ssh", "ssh-keygen", "ip", "etcd", "etcdctl", "kubectl"].filter((b) => run("sh", ["-c", `command -v ${b}`]).code !== 0);
   if (missing.length > 0) throw new Error(`end-to-end tests need ${missing.join(", ")} (apt-get install debootstrap systemd-container openssh-client iproute2 etcd-server etcd-client)`);
   if (process.getuid?.() !== 0) throw new Error("end-to-end tests boot containers and network namespaces: run as root");
 }
 
-export { sh, shOk };

@@ -5,7 +5,8 @@
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { inNetns, shAsync, sshOptions } from "./machines";
+import { runAsync } from "../integration/helpers";
+import { inNetns, sshOptions } from "./machines";
 
 /** Steps that need what containers on a shared kernel without the Kubernetes server binaries cannot give. */
 export const UNRUNNABLE_STEPS: Readonly<Record<string, string>> = {
@@ -71,7 +72,7 @@ export class RemoteExecutor {
   async exec(connection: Connection, command: string, stdin: string, timeoutMs = 15 * 60_000) {
     if (!connection.privateKey) throw new Error(`no private key in the connection to ${connection.host}`);
     const args = [...sshOptions(this.keyFile(connection.privateKey)), "-p", String(connection.port ?? 22), `${connection.user ?? "root"}@${connection.host}`, command];
-    return shAsync(...inNetns(this.lanNetns, "ssh", args), { input: stdin, timeoutMs });
+    return runAsync(...inNetns(this.lanNetns, "ssh", args), { input: stdin, timeoutMs });
   }
 
   /** The harness's remoteCommand hook: runs a resource's create. */

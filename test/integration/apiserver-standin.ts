@@ -4,7 +4,6 @@
 // client certificate the cluster CA does not verify is answered 401.
 import { createServer, type Server } from "node:https";
 import { readFileSync } from "node:fs";
-import { spawn } from "node:child_process";
 
 export interface StandIn {
   readonly server: Server;
@@ -67,20 +66,4 @@ export async function startApiServerStandIn(opts: { host: string; port: number; 
     anonymous,
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
-}
-
-/** Runs a program without blocking the event loop (the stand-in lives in this process). */
-export function runAsync(cmd: string, args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }

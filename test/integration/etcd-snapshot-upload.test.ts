@@ -14,8 +14,7 @@ import { planAddresses } from "../../spec/addresses";
 import { etcdMembers } from "../../hosts/etcd";
 import { snapshotScript } from "../../hosts/etcd-backup";
 import { hostsBase } from "../helpers";
-import { runAsync } from "./apiserver-standin";
-import { ProcessGroup, etcdClient, etcdctlWith, renderToTemp, requireBinaries, waitFor, writeLocalEtcdConfig } from "./helpers";
+import { ProcessGroup, etcdClient, etcdctlWith, renderToTemp, requireBinaries, runAsync, waitFor, writeLocalEtcdConfig } from "./helpers";
 
 before(() => requireBinaries("etcd", "etcdctl", "curl"));
 
@@ -100,7 +99,7 @@ test("aws: each verified snapshot is uploaded with the instance role, SigV4-sign
     writeFileSync(script, snapshotScript(spec, member!, { bucket: "upload-etcd-snapshots", region: REGION }));
     const snapshots = join(work, "snapshots");
     const env = { SNAPSHOT_DIR: snapshots, ETCD_PKI_DIR: pki, ETCD_ENDPOINT: "https://127.0.0.111:2379", SNAPSHOT_IMDS: await listen(imds), SNAPSHOT_S3_ENDPOINT: await listen(s3) };
-    const runSnapshot = () => runAsync("env", [...Object.entries(env).map(([k, v]) => `${k}=${v}`), "bash", script], 60_000);
+    const runSnapshot = () => runAsync("env", [...Object.entries(env).map(([k, v]) => `${k}=${v}`), "bash", script], { timeoutMs: 60_000 });
 
     const ok = await runSnapshot();
     assert.equal(ok.code, 0, ok.stderr);

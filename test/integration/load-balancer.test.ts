@@ -11,8 +11,8 @@ import { requireSpec, validateSpec } from "../../spec";
 import { planAddresses } from "../../spec/addresses";
 import { HAPROXY_CONFIG_PATH, haproxyConfig, INTERFACE_PLACEHOLDER, KEEPALIVED_TEMPLATE_PATH } from "../../hosts/load-balancer";
 import { hostsBase } from "../helpers";
-import { ProcessGroup, freePort, renderToTemp, requireBinaries, run, runOk, waitFor } from "./helpers";
-import { runAsync, startApiServerStandIn } from "./apiserver-standin";
+import { ProcessGroup, freePort, renderToTemp, requireBinaries, run, runOk, waitFor, runAsync } from "./helpers";
+import { startApiServerStandIn } from "./apiserver-standin";
 
 before(() => requireBinaries("haproxy", "keepalived", "kubectl", "ip"));
 
@@ -55,7 +55,7 @@ test("haproxy on the VIP carries kubectl to healthy API servers, and keeps doing
     procs.start("haproxy", ["-db", "-f", config]);
     const admin = join(r.dir, "cluster", "admin.kubeconfig");
     assert.match(readFileSync(admin, "utf8"), new RegExp(`server: https://${VIP.replace(/\./g, "\\.")}:${addresses.apiEndpoint.port}`));
-    const readyz = () => runAsync("kubectl", ["--kubeconfig", admin, "--request-timeout=3s", "get", "--raw", "/readyz"], 15_000);
+    const readyz = () => runAsync("kubectl", ["--kubeconfig", admin, "--request-timeout=3s", "get", "--raw", "/readyz"], { timeoutMs: 15_000 });
     await waitFor("API through the VIP", async () => (await readyz()).code === 0, 60, 250);
     // Both backends up: each passed haproxy's health check twice (rise 2).
     await waitFor("both API servers healthy in haproxy", () => standIns.every((s) => s.anonymous.length >= 3), 60, 250);

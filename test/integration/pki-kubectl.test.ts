@@ -8,8 +8,8 @@ import { parse } from "yaml";
 import { requireSpec, validateSpec } from "../../spec";
 import { kubeconfig } from "../../pki/kubeconfig";
 import { hostsBase } from "../helpers";
-import { freePort, renderToTemp, requireBinaries } from "./helpers";
-import { runAsync, startApiServerStandIn } from "./apiserver-standin";
+import { freePort, renderToTemp, requireBinaries, runAsync } from "./helpers";
+import { startApiServerStandIn } from "./apiserver-standin";
 
 before(() => requireBinaries("kubectl"));
 
