@@ -17,8 +17,10 @@ const ETCDCTL = `ETCDCTL_API=3 etcdctl --cacert="$pki/ca.crt" --cert="$pki/healt
 /**
  * Prepares the config etcd runs with (a copy of the rendered one) before etcd
  * starts. With an empty data dir and a running cluster among the other members,
- * it adds itself (member add) and switches that copy to join: initial-cluster-state existing, with the cluster's
- * current members. Otherwise (first bring-up, or a restart) the config is used as rendered.
+ * it adds itself (member add) and switches that copy to join: initial-cluster-state
+ * existing, with the cluster's current members. A member the cluster knows as
+ * started but whose data is gone (a replaced machine) is removed first and joins
+ * anew. Otherwise (first bring-up, or a restart) the config is used as rendered.
  */
 export function joinScript(member: PlannedHost, others: readonly PlannedHost[]): string {
   return `#!/bin/bash
@@ -38,6 +40,14 @@ if [ -d "$data/member" ]; then exit 0; fi
 # No other member answering: this is the cluster's first bring-up.
 [ -n "$others" ] || exit 0
 list="$(${ETCDCTL} --endpoints="$others" member list -w simple 2>/dev/null)" || exit 0
+# Listed as started, yet no data here: the member's machine or disk was replaced. It
+# cannot rejoin under its old identity (its raft log is gone), so it leaves and joins anew.
+stale="$(awk -F', ' -v peer="$peer" '$4 == peer && $2 == "started" { print $1 }' <<<"$list")"
+if [ -n "$stale" ]; then
+  ${ETCDCTL} --endpoints="$others" member remove "$stale" >&2
+  echo "drydock: $name lost its data; removed its old membership $stale to join anew" >&2
+  list="$(${ETCDCTL} --endpoints="$others" member list -w simple)"
+fi
 if ! grep -q ", $peer" <<<"$list"; then
   # etcd refuses a new member until every current member has been active a while
   # (strict reconfiguration check): retry, bounded.

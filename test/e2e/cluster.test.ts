@@ -58,6 +58,11 @@ function packEtcd(mirrorDir: string, build = "1"): { version: string; url: strin
 const HOST_SNAPSHOT = `find /etc /usr/local /opt /var/lib/etcd /var/lib/etcd-snapshots /var/lib/kubelet /var/lib/containerd -xdev 2>/dev/null | grep -v -e '^/etc/ssh/ssh_host' -e '^/etc/machine-id' -e '^/etc/.pwd.lock' | sort
 for unit in etcd haproxy keepalived kubelet containerd etcd-snapshot.timer; do echo "$unit $(systemctl is-enabled $unit 2>/dev/null) $(systemctl is-active $unit 2>/dev/null)"; done`;
 
+/** Keys under /e2e/ as the quorum sees them. */
+async function keyCount(): Promise<number> {
+  return Number((await etcdctlOn(byName("e2e-1"), `--endpoints=${endpoints()} get /e2e/ --prefix --keys-only | grep -c /e2e/`)).trim());
+}
+
 async function etcdctlOn(machine: Machine, args: string): Promise<string> {
   return machine.sshOk(`${ETCDCTL} ${args}`);
 }
@@ -273,6 +278,27 @@ test("a new etcd build restarts the members one at a time, each healthy before t
   const stored = (await etcdctl(["get", "/e2e/rolling/", "--prefix", "--keys-only"])).stdout.split("\n").filter(Boolean);
   assert.deepEqual(acked.map((a) => a.key).filter((k) => !stored.includes(k)), []);
   log(`rolling restart: ${acked.length} writes acknowledged, longest pause ${Math.max(...gaps)} ms`);
+});
+
+test("a member whose disk was lost (a replaced machine) leaves and joins anew on the next run, with every key", async () => {
+  const three = byName("e2e-3");
+  const one = byName("e2e-1");
+  const memberId = async (name: string) => (await etcdctlOn(one, `--endpoints=${endpoints()} member list -w simple`)).split("\n").find((l) => l.split(", ")[2] === name)?.split(", ")[0];
+  const before = await memberId("e2e-3");
+  await three.sshOk("systemctl stop etcd && rm -rf /var/lib/etcd");
+  for (let i = 0; i < 10; i++) await etcdctlOn(one, `--endpoints=${endpoints(HOSTS.slice(0, 2))} put /e2e/replaced/${i} v`);
+
+  await runProgram(new RemoteExecutor(lan.netns, workDir), stateOf(firstRun));
+  const after = await memberId("e2e-3");
+  assert.ok(after && after !== before, `e2e-3 joined anew: ${before} -> ${after}`);
+  const members = (await etcdctlOn(one, `--endpoints=${endpoints()} member list -w simple`)).trim().split("\n");
+  assert.deepEqual(members.map((l) => `${l.split(", ")[1]} ${l.split(", ")[2]}`).sort(), HOSTS.map((h) => `started ${h.name}`));
+  let count = "";
+  await waitFor("e2e-3 has every key", async () => {
+    const r = await three.ssh(`${ETCDCTL} --endpoints=https://127.0.0.1:2379 get /e2e/ --prefix --keys-only --consistency=s | grep -c /e2e/`);
+    count = r.stdout.trim();
+    return r.code === 0 && count === String(await keyCount());
+  }, 60, 1000).catch((e) => assert.fail(`${e.message}: has ${count}`));
 });
 
 test("the delete path removes etcd members and resets every host to how it was before drydock", async () => {
