@@ -12,7 +12,13 @@ import { shellQuote as q } from "./shell";
 
 export const JOIN_SCRIPT = "/usr/local/lib/drydock/etcd-join.sh";
 
-const ETCDCTL = `ETCDCTL_API=3 etcdctl --cacert="$pki/ca.crt" --cert="$pki/healthcheck-client.crt" --key="$pki/healthcheck-client.key" --dial-timeout=3s --command-timeout=10s`;
+/**
+ * etcd refuses a membership change until every current member has been connected a
+ * while (strict reconfiguration check: "unhealthy cluster"): retry, bounded.
+ */
+const RETRY = `retry() { local what="$1" out attempt; shift; for attempt in $(seq 1 30); do if out="$("$@" 2>&1)"; then echo "$out"; return 0; fi; sleep 2; done; echo "drydock: $what failed: $out" >&2; return 1; }`;
+
+const ETCDCTL = `env ETCDCTL_API=3 etcdctl --cacert="$pki/ca.crt" --cert="$pki/healthcheck-client.crt" --key="$pki/healthcheck-client.key" --dial-timeout=3s --command-timeout=10s`;
 
 /**
  * Prepares the config etcd runs with (a copy of the rendered one) before etcd
@@ -33,6 +39,7 @@ pki="\${ETCD_PKI_DIR:-${PKI_DIR}/etcd}"
 others="\${ETCD_OTHER_ENDPOINTS:-${others.map((m) => etcdClientUrl(m.address)).join(",")}}"
 name=${q(member.name)}
 peer=${q(etcdPeerUrl(member.address))}
+${RETRY}
 # etcd runs with a copy of the rendered config; joining edits only the copy.
 install -m 0600 "$config" "$effective"
 # A member with data is already part of the cluster: nothing to do.
@@ -44,18 +51,12 @@ list="$(${ETCDCTL} --endpoints="$others" member list -w simple 2>/dev/null)" || 
 # cannot rejoin under its old identity (its raft log is gone), so it leaves and joins anew.
 stale="$(awk -F', ' -v peer="$peer" '$4 == peer && $2 == "started" { print $1 }' <<<"$list")"
 if [ -n "$stale" ]; then
-  ${ETCDCTL} --endpoints="$others" member remove "$stale" >&2
+  retry "member remove $stale" ${ETCDCTL} --endpoints="$others" member remove "$stale" >&2
   echo "drydock: $name lost its data; removed its old membership $stale to join anew" >&2
   list="$(${ETCDCTL} --endpoints="$others" member list -w simple)"
 fi
 if ! grep -q ", $peer" <<<"$list"; then
-  # etcd refuses a new member until every current member has been active a while
-  # (strict reconfiguration check): retry, bounded.
-  for attempt in $(seq 1 30); do
-    if out="$(${ETCDCTL} --endpoints="$others" member add "$name" --peer-urls="$peer" 2>&1)"; then break; fi
-    if [ "$attempt" = 30 ]; then echo "drydock: member add $name failed: $out" >&2; exit 1; fi
-    sleep 2
-  done
+  retry "member add $name" ${ETCDCTL} --endpoints="$others" member add "$name" --peer-urls="$peer" >/dev/null
   list="$(${ETCDCTL} --endpoints="$others" member list -w simple)"
 fi
 # The cluster as it is now, this member included (it has no name until it starts).
@@ -88,9 +89,10 @@ if [ -z "$endpoint" ] || ! list="$(${ETCDCTL} --endpoints="$endpoint" member lis
 fi
 [ "$(grep -c . <<<"$list")" -gt 1 ] || exit 0
 id="$(awk -F', ' -v name=${q(member.name)} -v peer=${q(etcdPeerUrl(member.address))} '$3 == name || $4 == peer { print $1 }' <<<"$list")"
+${RETRY}
 set -e
 if [ -n "$id" ]; then
-  ${ETCDCTL} --endpoints="$endpoint" member remove "$id"
+  retry "member remove ${member.name}" ${ETCDCTL} --endpoints="$endpoint" member remove "$id"
   echo "drydock: removed etcd member ${member.name} ($id)"
 fi
 `;
