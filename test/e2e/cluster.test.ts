@@ -302,6 +302,43 @@ test("a member whose disk was lost (a replaced machine) leaves and joins anew on
   }, 60, 1000).catch((e) => assert.fail(`${e.message}: has ${count}`));
 });
 
+test("a control-plane host replaced (reset to bare, provisioned again by the next run) while the API keeps answering through the VIP", async () => {
+  const kubeconfig = join(workDir, "admin.conf");
+  const host = await vipHolder();
+  assert.ok(host, "one host holds the VIP");
+  // The API through the VIP, polled throughout: bounded in count and time.
+  const outages: number[] = [];
+  let polling = true;
+  const poller = (async () => {
+    let downSince: number | null = null;
+    for (let i = 0; polling && i < 2000; i++) {
+      const ok = (await kubectlThroughVip(kubeconfig)).ok;
+      if (!ok && downSince === null) downSince = Date.now();
+      if (ok && downSince !== null) {
+        outages.push(Date.now() - downSince);
+        downSince = null;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    if (downSince !== null) outages.push(Number.POSITIVE_INFINITY);
+  })();
+
+  // The program's own reset (the host's first phase's delete), as if the machine were replaced.
+  const reset = firstExecutor.executed.find((c) => c.name.startsWith(`e2e-${host.name}-0-`))!;
+  const wiped = await firstExecutor.exec(reset.connection, reset.delete!, "");
+  assert.equal(wiped.code, 0, wiped.stderr);
+  assert.notEqual((await host.ssh("test -e /etc/etcd/etcd.conf.yml")).code, 0, "the host is bare");
+  await runProgram(new RemoteExecutor(lan.netns, workDir), stateOf(firstRun));
+  polling = false;
+  await poller;
+
+  for (const unit of ["etcd", "haproxy", "keepalived"]) assert.equal((await host.sshOk(`systemctl is-active ${unit}`)).trim(), "active", `${unit} on ${host.name}`);
+  const members = (await etcdctlOn(byName("e2e-1"), `--endpoints=${endpoints()} member list -w simple`)).trim().split("\n");
+  assert.deepEqual(members.map((l) => `${l.split(", ")[1]} ${l.split(", ")[2]}`).sort(), HOSTS.map((h) => `started ${h.name}`));
+  assert.ok(Math.max(0, ...outages) < 10_000, `the API through the VIP was unavailable for ${outages.join(", ")} ms`);
+  log(`replaced ${host.name}: API outages through the VIP ${outages.length ? outages.join(", ") + " ms" : "none"}`);
+});
+
 test("the delete path removes etcd members and resets every host to how it was before drydock", async () => {
   const results = await firstExecutor.destroy();
   for (const r of results) assert.equal(r.code, 0, `${r.name} delete: ${r.stderr}`);
