@@ -53,6 +53,12 @@ test("hosts-ha: each host's first phase carries its files, phases in plan order,
   }
   assert.ok(deps(run, cpKubelet[1]!).includes(cpKubelet[0]!), "control planes one at a time");
   assert.ok(deps(run, cpKubelet[2]!).includes(cpKubelet[1]!));
+  // etcd members (re)start one at a time: each member's start waits for the previous member's.
+  // The first member starts in its first phase; the others wait in a phase of their own.
+  const etcdStart = ["lab-cp-1-0-install-etcd", "lab-cp-2-1-etcd-start", "lab-cp-3-1-etcd-start"];
+  for (const name of etcdStart) assert.ok(commands(run).some((c) => c.name === name), name);
+  assert.ok(deps(run, etcdStart[1]!).includes(etcdStart[0]!) && deps(run, etcdStart[2]!).includes(etcdStart[1]!), etcdStart.join(" -> "));
+  assert.ok(!deps(run, etcdStart[0]!).some((d) => /lab-cp-[23]-/.test(d)), "the first member waits for no other");
   const manifests = commands(run).find((c) => c.name.startsWith("lab-cp-1-") && c.name.endsWith("-cluster-manifests"))!.name;
   for (const k of cpKubelet) assert.ok(deps(run, manifests).includes(k), "manifests after every API server is ready");
   const leave = commands(run).find((c) => c.name === "lab-w-1-leave")!;
