@@ -196,6 +196,12 @@ export class RandomKey extends pulumi.dynamic.Resource {
   }
 }
 
+/** What the guard keeps: the deployed versions, and the Kubernetes version this run upgrades from. */
+export interface GuardState extends DeployedVersions {
+  /** Set by the run that changes kubernetes.version (workers then go in batches); null otherwise. */
+  readonly upgradingFrom: string | null;
+}
+
 /** Remembers the deployed versions; refuses version changes a running cluster cannot take. */
 export const versionGuardProvider: pulumi.dynamic.ResourceProvider = {
   async check(olds: Partial<DeployedVersions>, news: DeployedVersions) {
@@ -204,20 +210,22 @@ export const versionGuardProvider: pulumi.dynamic.ResourceProvider = {
     return { inputs: news, failures: problems.map((p) => ({ property: p.path, reason: `${p.path}: ${p.message}` })) };
   },
   async create(inputs: DeployedVersions) {
-    return { id: newId(), outs: inputs };
+    return { id: newId(), outs: { ...inputs, upgradingFrom: null } satisfies GuardState };
   },
-  async diff(_id: string, olds: DeployedVersions, news: DeployedVersions) {
-    return { changes: olds.kubernetes !== news.kubernetes || olds.etcd !== news.etcd };
+  // A run after an upgrade clears upgradingFrom, so later runs (adding workers) are not batched.
+  async diff(_id: string, olds: GuardState, news: DeployedVersions) {
+    return { changes: olds.kubernetes !== news.kubernetes || olds.etcd !== news.etcd || Boolean(olds.upgradingFrom) };
   },
-  async update(_id: string, _olds: DeployedVersions, news: DeployedVersions) {
-    return { outs: news };
+  async update(_id: string, olds: GuardState, news: DeployedVersions) {
+    return { outs: { ...news, upgradingFrom: olds.kubernetes !== news.kubernetes ? olds.kubernetes : null } satisfies GuardState };
   },
 };
 
 export class VersionGuard extends pulumi.dynamic.Resource {
   declare readonly kubernetes: pulumi.Output<string>;
   declare readonly etcd: pulumi.Output<string>;
+  declare readonly upgradingFrom: pulumi.Output<string | null>;
   constructor(name: string, args: DeployedVersions, opts?: pulumi.CustomResourceOptions) {
-    super(versionGuardProvider, name, { ...args }, opts, "drydock", "VersionGuard");
+    super(versionGuardProvider, name, { ...args, upgradingFrom: undefined }, opts, "drydock", "VersionGuard");
   }
 }

@@ -15,6 +15,8 @@ import { topologicalOrder } from "../hosts/stages";
 import { apiServerUrl } from "../pki/kubeconfig";
 import { leaveScript } from "../hosts/etcd-membership";
 import type { SnapshotStore } from "../hosts/etcd-backup";
+import { cordonDrainScript, uncordonScript } from "../hosts/worker-upgrade";
+import type { VersionGuard } from "./providers";
 
 export type Connection = command.types.input.remote.ConnectionArgs;
 
@@ -30,8 +32,8 @@ export interface ProvisioningArgs {
   readonly connection: (host: PlannedHost) => pulumi.Input<Connection>;
   /** Machines a host's provisioning waits for (aws instances). */
   readonly machines?: Readonly<Record<string, pulumi.Resource>>;
-  /** Must succeed before any host is touched (the version guard). */
-  readonly guard?: pulumi.Resource;
+  /** Must succeed before any host is touched; says whether this run upgrades Kubernetes. */
+  readonly guard?: VersionGuard;
   /** Reset hosts when their provisioning is destroyed (the hosts backend). */
   readonly resetOnDelete: boolean;
 }
@@ -78,6 +80,44 @@ export class Provisioning extends pulumi.ComponentResource {
 
     const commands: Record<string, command.remote.Command> = {};
     const hostByName = new Map(shape.map((p) => [p.host.name, p.host]));
+    const firstControlPlane = shape.find((p) => p.host.roles.includes("controlPlane"))!.host;
+    const server = apiServerUrl("127.0.0.1", spec.kubernetes.apiServer.port);
+    const isWorker = (h: PlannedHost) => h.roles.includes("worker") && !h.roles.includes("controlPlane");
+
+    // Workers upgrade in batches of their pool's maxUnavailable: before a worker's new
+    // binaries go in, it is cordoned and drained (from the first control plane); after
+    // it is back, uncordoned (its leave command's update). On a run that changes
+    // kubernetes.version, a batch's drains wait for the previous batch to be uncordoned
+    // (the first batch for every control plane); on any other run nothing waits, so a
+    // pool's first bring-up and scaling stay parallel.
+    const leaves = new Map<string, command.remote.Command>();
+    const drains = new Map<string, command.remote.Command>();
+    const upgradingFrom = args.guard ? args.guard.upgradingFrom : pulumi.output(null);
+    // The phases in which each control plane's API server is ready again (filled below).
+    const controlPlaneReady: command.remote.Command[] = [];
+    for (const pool of spec.workers.pools) {
+      const workers = shape.map((p) => p.host).filter((h) => isWorker(h) && h.pool === pool.name);
+      workers.forEach((host, i) => {
+        const batch = Math.floor(i / pool.maxUnavailable);
+        const previous = batch === 0 ? [] : workers.slice((batch - 1) * pool.maxUnavailable, batch * pool.maxUnavailable).map((h) => h.name);
+        const waitsFor = upgradingFrom.apply((from) =>
+          from ? (batch === 0 ? controlPlaneReady : previous.map((n) => leaves.get(n)!)) : [],
+        );
+        drains.set(
+          host.name,
+          new command.remote.Command(
+            `${cluster}-${host.name}-drain`,
+            {
+              connection: args.connection(firstControlPlane),
+              // The version in the script: a new version re-runs it (an update).
+              create: runInline(`# kubernetes ${spec.kubernetes.version}\n${cordonDrainScript(host.name, server)}`),
+              logging: "stderr",
+            },
+            { parent: this, dependsOn: waitsFor },
+          ),
+        );
+      });
+    }
     // The phases come in dependency order: the last one seen for a host is its final phase.
     const lastPhase = new Map<string, command.remote.Command>();
     for (const phase of this.phases) {
@@ -105,6 +145,7 @@ export class Provisioning extends pulumi.ComponentResource {
           dependsOn: [
             ...(first && machine ? [machine] : []),
             ...(first && args.guard ? [args.guard] : []),
+            ...(first && drains.has(host.name) ? [drains.get(host.name)!] : []),
             ...phase.dependsOn.map((d) => {
               const dep = commands[d];
               if (!dep) throw new Error(`provisioning: phase ${phase.id} would run before ${d}`);
@@ -116,16 +157,25 @@ export class Provisioning extends pulumi.ComponentResource {
       );
       lastPhase.set(host.name, commands[phase.id]!);
     }
+    for (const phase of this.phases) if (phase.steps.some((st) => st.name === "apiserver-ready")) controlPlaneReady.push(commands[phase.id]!);
 
-    // Workers: drained and deleted from the API before their machines or provisioning go.
-    const first = shape.find((p) => p.host.roles.includes("controlPlane"))!.host;
-    const server = apiServerUrl("127.0.0.1", spec.kubernetes.apiServer.port);
+    // Workers: uncordoned once back after an upgrade (the update a new version makes);
+    // drained and deleted from the API before their machines or provisioning go.
     for (const { host } of shape) {
-      if (!host.roles.includes("worker") || host.roles.includes("controlPlane")) continue;
-      new command.remote.Command(
-        `${cluster}-${host.name}-leave`,
-        { connection: args.connection(first), create: "true", delete: runInline(drainScript(host.name, server)), logging: "stderr" },
-        { parent: this, dependsOn: [lastPhase.get(host.name)!] },
+      if (!isWorker(host)) continue;
+      leaves.set(
+        host.name,
+        new command.remote.Command(
+          `${cluster}-${host.name}-leave`,
+          {
+            connection: args.connection(firstControlPlane),
+            create: `true # kubernetes ${spec.kubernetes.version}`,
+            update: runInline(uncordonScript(host.name, server)),
+            delete: runInline(drainScript(host.name, server)),
+            logging: "stderr",
+          },
+          { parent: this, dependsOn: [lastPhase.get(host.name)!] },
+        ),
       );
     }
     // etcd members: removed from the cluster (from another member) before their host goes.

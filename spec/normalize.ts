@@ -16,6 +16,8 @@ export interface WorkerPool {
   /** Taints as written ("key=value:Effect"); parsed form in `parsedTaints`. */
   readonly taints: readonly string[];
   readonly parsedTaints: readonly Taint[];
+  /** Workers upgraded (cordoned, drained, restarted) at a time. */
+  readonly maxUnavailable: number;
   /** aws only; null on the hosts backend. */
   readonly instanceType: string | null;
   readonly rootVolumeGiB: number | null;
@@ -98,6 +100,7 @@ function normalizePool(pool: NonNullable<Parsed["workers"]["pools"]>[number], co
     labels: pool.labels,
     taints: pool.taints,
     parsedTaints: pool.taints.map(parseTaint).filter((t): t is Taint => t !== null),
+    maxUnavailable: pool.maxUnavailable,
     instanceType: aws ? (pool.instanceType ?? "m7i.large") : null,
     rootVolumeGiB: aws ? (pool.rootVolumeGiB ?? 50) : null,
   };
@@ -133,7 +136,7 @@ export function normalize(parsed: Parsed): ClusterSpec {
     const controlPlaneCount = parsed.controlPlane.count ?? 3;
     const topology = parsed.etcd.topology ?? "external";
     const members = parsed.etcd.members ?? (topology === "stacked" ? controlPlaneCount : 3);
-    const pools = (parsed.workers.pools ?? [{ ...DEFAULT_AWS_POOL, labels: {}, taints: [] }]).map((p) =>
+    const pools = (parsed.workers.pools ?? [{ ...DEFAULT_AWS_POOL, labels: {}, taints: [], maxUnavailable: 1 }]).map((p) =>
       normalizePool(p, p.count ?? 1, true),
     );
     return {
@@ -166,7 +169,7 @@ export function normalize(parsed: Parsed): ClusterSpec {
   const poolNames = [...listed.map((p) => p.name)];
   for (const h of hosts) if (h.pool && !poolNames.includes(h.pool)) poolNames.push(h.pool);
   const pools = poolNames.map((name) => {
-    const written = listed.find((p) => p.name === name) ?? { name, labels: {}, taints: [] };
+    const written = listed.find((p) => p.name === name) ?? { name, labels: {}, taints: [], maxUnavailable: 1 };
     return normalizePool(written, hosts.filter((h) => h.pool === name).length, false);
   });
 
@@ -199,6 +202,7 @@ export function specToInput(spec: ClusterSpec): Record<string, unknown> {
     count: p.count,
     labels: p.labels,
     taints: p.taints,
+    maxUnavailable: p.maxUnavailable,
     ...(p.instanceType !== null ? { instanceType: p.instanceType } : {}),
     ...(p.rootVolumeGiB !== null ? { rootVolumeGiB: p.rootVolumeGiB } : {}),
   }));

@@ -73,6 +73,8 @@ const pool = strict({
   count: z.number().int().min(0).max(5000).optional(),
   labels: labels.default({}),
   taints: z.array(z.string()).default([]),
+  /** Workers of the pool upgraded (cordoned, drained, restarted) at a time. */
+  maxUnavailable: z.number().int().min(1, { error: "must be at least 1 (workers upgraded at a time)" }).default(1),
   instanceType: z.string().min(1).optional(),
   rootVolumeGiB: z.number().int().min(8).max(16384).optional(),
 });

@@ -21,11 +21,11 @@ test("hosts-ha: each host's first phase carries its files, phases in plan order,
   const names = commands(run).map((c) => c.name);
   for (const h of hosts) assert.equal(firstPhases(run).filter((c) => c.name.startsWith(`lab-${h.name}-0-`)).length, 1, `${h.name} has one first phase`);
   assert.deepEqual(names.filter((n) => n.endsWith("-leave")).sort(), ["lab-cp-1-etcd-leave", "lab-cp-2-etcd-leave", "lab-cp-3-etcd-leave", "lab-w-1-leave", "lab-w-2-leave"]);
-  assert.deepEqual(names.filter((n) => n.startsWith("lab-w-1-") && !n.endsWith("leave")), ["lab-w-1-0-os-prep", "lab-w-1-1-kubelet-start"]);
+  assert.deepEqual(names.filter((n) => n.startsWith("lab-w-1-") && !n.endsWith("leave") && !n.endsWith("drain")), ["lab-w-1-0-os-prep", "lab-w-1-1-kubelet-start"]);
 
   for (const c of commands(run)) {
     const host = hosts.find((h) => c.name.startsWith(`lab-${h.name}-`))!;
-    const target = c.name === "lab-cp-1-etcd-leave" ? "192.168.10.12" : c.name.endsWith("-leave") ? "192.168.10.11" : host.address;
+    const target = c.name === "lab-cp-1-etcd-leave" ? "192.168.10.12" : /-(leave|drain)$/.test(c.name) ? "192.168.10.11" : host.address;
     assert.ok(isSecretValue(c.inputs.connection), "the connection holds the SSH key: secret");
     assert.equal(unwrapSecrets(c.inputs.connection).host, target, `${c.name} runs on ${target}`);
     // Nothing secret on a command line; keys and file contents only through stdin.
@@ -37,7 +37,7 @@ test("hosts-ha: each host's first phase carries its files, phases in plan order,
     assert.ok(isSecretValue(first.inputs.stdin), "file contents are a secret");
     assert.match(unwrapSecrets(first.inputs.stdin), /^set -euo pipefail\n# The files[\s\S]*put '\/etc\/kubernetes\/pki\/ca\.crt'[\s\S]*# step /, "files first, then the steps");
     assert.match(decodeInline(first.inputs.delete), /systemctl disable --now/, "destroying a host's provisioning resets the host");
-    for (const later of commands(run).filter((c) => c.name.startsWith(`lab-${h.name}-`) && c !== first && !c.name.endsWith("leave"))) {
+    for (const later of commands(run).filter((c) => c.name.startsWith(`lab-${h.name}-`) && c !== first && !/-(leave|drain)$/.test(c.name))) {
       assert.equal(typeof later.inputs.stdin, "string", `${later.name} sends no files`);
       assert.equal(later.inputs.delete, undefined);
     }
@@ -62,14 +62,15 @@ test("hosts-ha: each host's first phase carries its files, phases in plan order,
   const manifests = commands(run).find((c) => c.name.startsWith("lab-cp-1-") && c.name.endsWith("-cluster-manifests"))!.name;
   for (const k of cpKubelet) assert.ok(deps(run, manifests).includes(k), "manifests after every API server is ready");
   const leave = commands(run).find((c) => c.name === "lab-w-1-leave")!;
-  assert.equal(leave.inputs.create, "true");
+  assert.equal(leave.inputs.create, "true # kubernetes 1.36.4");
+  assert.match(decodeInline(leave.inputs.update), /uncordon w-1/);
   assert.match(decodeInline(leave.inputs.delete), /drain w-1 --ignore-daemonsets --delete-emptydir-data --timeout=300s[\s\S]*delete node w-1/);
   assert.ok(deps(run, "lab-w-1-leave").includes(phase("w-1", "kubelet-start")), "drained before the worker's own provisioning goes");
   // etcd members leave the cluster (member remove, run on another member) before their host goes.
   const etcdLeave = commands(run).find((c) => c.name === "lab-cp-2-etcd-leave")!;
   assert.equal(unwrapSecrets(etcdLeave.inputs.connection).host, "192.168.10.11");
   assert.match(decodeInline(etcdLeave.inputs.delete), /member remove "\$id"/);
-  for (const c of commands(run).filter((c) => !c.name.endsWith("-leave"))) {
+  for (const c of commands(run).filter((c) => !/-(leave|drain)$/.test(c.name))) {
     assert.ok(isSecretValue(c.inputs.triggers), `${c.name} triggers are digests kept secret`);
     const host = hosts.find((h) => c.name.startsWith(`lab-${h.name}-`))!;
     const first = firstPhases(run).find((f) => f.name.startsWith(`lab-${host.name}-0-`))!;
@@ -113,9 +114,47 @@ test("adding a worker creates only that worker's resources and changes no existi
   const key = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
   const before = new Map(first.resources.map((r) => [key(r), JSON.stringify(unwrapSecrets(r.inputs))]));
   const created = second.resources.filter((r) => !before.has(key(r))).map((r) => r.name).sort();
-  assert.deepEqual(created, ["test-kubelet-client-w-2", "test-kubelet-serving-w-2", "test-w-2-0-os-prep", "test-w-2-1-kubelet-start", "test-w-2-leave"]);
+  assert.deepEqual(created, ["test-kubelet-client-w-2", "test-kubelet-serving-w-2", "test-w-2-0-os-prep", "test-w-2-1-kubelet-start", "test-w-2-drain", "test-w-2-leave"]);
   const changed = second.resources
     .filter((r) => before.has(key(r)) && before.get(key(r)) !== JSON.stringify(unwrapSecrets(r.inputs)))
     .map((r) => r.name);
   assert.deepEqual(changed, [], "no existing resource's inputs change");
+});
+
+test("a Kubernetes upgrade takes workers in batches of maxUnavailable, after the control planes; other runs do not wait", async () => {
+  const { hostsBase } = await import("../helpers");
+  const { stateOf } = await import("./harness");
+  const spec = hostsBase();
+  spec.kubernetes = { version: "1.36.3" };
+  spec.workers = { pools: [{ name: "general", maxUnavailable: 2 }] };
+  spec.infrastructure.hosts = [
+    ...spec.infrastructure.hosts.filter((h: { roles: string[] }) => h.roles.includes("controlPlane")),
+    ...[1, 2, 3, 4, 5].map((i) => ({ name: `w-${i}`, address: `192.168.10.${20 + i}`, roles: ["worker"], pool: "general" })),
+  ];
+  const config = () => ({ "drydock:cluster": JSON.stringify(spec) });
+  const drainDeps = (run: ProgramRun, worker: string) => deps(run, `test-${worker}-drain`).filter((d) => d.startsWith("test-"));
+  const workerDeps = (run: ProgramRun, worker: string) => drainDeps(run, worker).filter((d) => d !== "test-versions");
+
+  const first = await runIndex(config());
+  for (let i = 1; i <= 5; i++) {
+    assert.deepEqual(workerDeps(first, `w-${i}`), [], `first bring-up: w-${i} waits for no other host`);
+    assert.ok(deps(first, `test-w-${i}-0-os-prep`).includes(`test-w-${i}-drain`), "a worker's new binaries go in after its drain");
+  }
+
+  spec.kubernetes = { version: "1.36.4" };
+  const upgrade = await runIndex(config(), { priorState: stateOf(first) });
+  // Each control plane's phase that ends with its API server ready again.
+  const cpLast = ["cp-1", "cp-2", "cp-3"].map((h) => commands(upgrade).find((c) => c.name.startsWith(`test-${h}-`) && c.name.endsWith("-kubelet-start"))!.name);
+  // Batch 1 (w-1, w-2) after every control plane; batch 2 (w-3, w-4) after batch 1 is back and uncordoned; batch 3 (w-5) after batch 2.
+  for (const w of ["w-1", "w-2"]) assert.deepEqual(workerDeps(upgrade, w).sort(), [...cpLast].sort(), w);
+  for (const w of ["w-3", "w-4"]) assert.deepEqual(workerDeps(upgrade, w).sort(), ["test-w-1-leave", "test-w-2-leave"], w);
+  assert.deepEqual(workerDeps(upgrade, "w-5").sort(), ["test-w-3-leave", "test-w-4-leave"]);
+  const leave = commands(upgrade).find((c) => c.name === "test-w-3-leave")!;
+  assert.equal(leave.inputs.create, "true # kubernetes 1.36.4", "a new version updates the leave command, whose update uncordons");
+  assert.ok(deps(upgrade, "test-w-3-leave").includes("test-w-3-1-kubelet-start"), "uncordoned only once the worker is back");
+  assert.match(decodeInline(commands(upgrade).find((c) => c.name === "test-w-3-drain")!.inputs.create), /^# kubernetes 1\.36\.4\n[\s\S]*drain w-3 --ignore-daemonsets/);
+
+  // The next run (adding a worker, say) is not an upgrade: nothing waits again.
+  const after = await runIndex(config(), { priorState: stateOf(upgrade) });
+  for (let i = 1; i <= 5; i++) assert.deepEqual(workerDeps(after, `w-${i}`), [], `w-${i} after the upgrade run`);
 });

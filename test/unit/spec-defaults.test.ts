@@ -42,7 +42,7 @@ test("aws defaults follow the spec contract", () => {
   assert.equal(spec.controlPlane.count, 3);
   assert.equal(spec.workers.pools.length, 1);
   assert.deepEqual({ ...spec.workers.pools[0] }, {
-    name: "general", count: 3, labels: {}, taints: [], parsedTaints: [], instanceType: "m7i.large", rootVolumeGiB: 50,
+    name: "general", count: 3, labels: {}, taints: [], parsedTaints: [], maxUnavailable: 1, instanceType: "m7i.large", rootVolumeGiB: 50,
   });
   assert.equal(spec.containerd.version, "2.3.4");
   assert.deepEqual(spec.pki, { algorithm: "ecdsa-p256", caValidityDays: 3650, certValidityDays: 365, renewBeforeDays: 30, rotation: 0 });
