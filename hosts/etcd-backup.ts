@@ -146,7 +146,15 @@ export function etcdSnapshotsStep(dependsOn: readonly string[]): StepDraft {
     body: `
 systemctl daemon-reload
 systemctl enable --now etcd-snapshot.timer
-systemctl start etcd-snapshot.service`,
+# The first snapshot, retried while the quorum settles (members joining, an election);
+# each failure says why.
+taken=0
+for attempt in 1 2 3; do
+  if systemctl start etcd-snapshot.service; then taken=1; break; fi
+  journalctl -u etcd-snapshot.service -n 20 --no-pager -o cat >&2
+  sleep 5
+done
+[ "$taken" = 1 ]`,
     check: { command: `systemctl is-active --quiet etcd-snapshot.timer && ls ${SNAPSHOT_DIR}/etcd-*.db >/dev/null`, timeoutSeconds: 120 },
   };
 }
