@@ -7,7 +7,6 @@ import type { AddressPlan, PlannedHost } from "../spec/addresses";
 import type { ClusterSpec } from "../spec/normalize";
 import { certificateInventory } from "../pki/inventory";
 import { shapeMaterial, type PkiMaterial } from "../pki/issue";
-import { adminKubectl } from "../hosts/control-plane";
 import { fileBundleScript, filesDigest, resetScript } from "../hosts/file-bundle";
 import { hostPlan, hostPlans, type HostPlan } from "../hosts/host-plan";
 import { planPhases, phaseScript, type Phase } from "../hosts/phases";
@@ -15,7 +14,7 @@ import { topologicalOrder } from "../hosts/stages";
 import { apiServerUrl } from "../pki/kubeconfig";
 import { leaveScript } from "../hosts/etcd-membership";
 import type { SnapshotStore } from "../hosts/etcd-backup";
-import { cordonDrainScript, uncordonScript } from "../hosts/worker-upgrade";
+import { cordonDrainScript, removeNodeScript, uncordonScript } from "../hosts/worker-upgrade";
 import type { VersionGuard } from "./providers";
 
 export type Connection = command.types.input.remote.ConnectionArgs;
@@ -42,17 +41,6 @@ export interface ProvisioningArgs {
 const AS_ROOT = "sudo -n bash -s";
 
 const runInline = (script: string) => `echo ${Buffer.from(script).toString("base64")} | base64 -d | sudo -n bash -s`;
-
-export function drainScript(node: string, server: string): string {
-  return [
-    "set -uo pipefail",
-    // A node that never registered has nothing to drain.
-    `if ${adminKubectl(`get node ${node}`, server)} >/dev/null 2>&1; then`,
-    `  ${adminKubectl(`drain ${node} --ignore-daemonsets --delete-emptydir-data --timeout=300s`, server)}`,
-    `  ${adminKubectl(`delete node ${node} --wait=true`, server)}`,
-    "fi",
-  ].join("\n");
-}
 
 export class Provisioning extends pulumi.ComponentResource {
   readonly phases: readonly Phase[];
@@ -93,7 +81,7 @@ export class Provisioning extends pulumi.ComponentResource {
     const leaves = new Map<string, command.remote.Command>();
     const drains = new Map<string, command.remote.Command>();
     const upgradingFrom = args.guard ? args.guard.upgradingFrom : pulumi.output(null);
-    // The phases in which each control plane's API server is ready again (filled below).
+    // The phases in which each control plane's API server is ready again (filled with the phases below).
     const controlPlaneReady: command.remote.Command[] = [];
     for (const pool of spec.workers.pools) {
       const workers = shape.map((p) => p.host).filter((h) => isWorker(h) && h.pool === pool.name);
@@ -156,8 +144,8 @@ export class Provisioning extends pulumi.ComponentResource {
         },
       );
       lastPhase.set(host.name, commands[phase.id]!);
+      if (phase.steps.some((st) => st.name === "apiserver-ready")) controlPlaneReady.push(commands[phase.id]!);
     }
-    for (const phase of this.phases) if (phase.steps.some((st) => st.name === "apiserver-ready")) controlPlaneReady.push(commands[phase.id]!);
 
     // Workers: uncordoned once back after an upgrade (the update a new version makes);
     // drained and deleted from the API before their machines or provisioning go.
@@ -171,7 +159,7 @@ export class Provisioning extends pulumi.ComponentResource {
             connection: args.connection(firstControlPlane),
             create: `true # kubernetes ${spec.kubernetes.version}`,
             update: runInline(uncordonScript(host.name, server)),
-            delete: runInline(drainScript(host.name, server)),
+            delete: runInline(removeNodeScript(host.name, server)),
             logging: "stderr",
           },
           { parent: this, dependsOn: [lastPhase.get(host.name)!] },

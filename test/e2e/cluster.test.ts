@@ -13,6 +13,7 @@ import { ProcessGroup, run, runAsync, runOk, waitFor } from "../integration/help
 import { resolveOutput, runIndex, stateOf, type ProgramRun } from "../program/harness";
 import { createLan, ensureRootfs, inNetns, Machine, makeSshDir, requireHostTools, type Lan } from "./machines";
 import { RemoteExecutor, UNRUNNABLE_STEPS } from "./remote";
+import { etcdctl } from "../../hosts/etcd";
 
 const GATEWAY = "10.213.0.1";
 const VIP = "10.213.0.100";
@@ -23,7 +24,6 @@ const HOSTS = [
   { name: "e2e-2", address: "10.213.0.12" },
   { name: "e2e-3", address: "10.213.0.13" },
 ];
-const ETCDCTL = "ETCDCTL_API=3 /usr/local/bin/etcdctl --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key --dial-timeout=3s --command-timeout=10s";
 
 const log = (line: string) => process.stderr.write(`# e2e: ${line}\n`);
 let workDir = "";
@@ -60,11 +60,12 @@ for unit in etcd haproxy keepalived kubelet containerd etcd-snapshot.timer; do e
 
 /** Keys under /e2e/ as the quorum sees them. */
 async function keyCount(): Promise<number> {
-  return Number((await etcdctlOn(byName("e2e-1"), `--endpoints=${endpoints()} get /e2e/ --prefix --keys-only | grep -c /e2e/`)).trim());
+  return Number((await etcdctlOn(byName("e2e-1"), `get /e2e/ --prefix --keys-only | grep -c /e2e/`, endpoints())).trim());
 }
 
-async function etcdctlOn(machine: Machine, args: string): Promise<string> {
-  return machine.sshOk(`${ETCDCTL} ${args}`);
+/** etcdctl on a host as drydock's own steps run it (the member's healthcheck client certificate). */
+async function etcdctlOn(machine: Machine, args: string, endpointList?: string): Promise<string> {
+  return machine.sshOk(etcdctl(args, endpointList));
 }
 
 const endpoints = (hosts = HOSTS) => hosts.map((h) => `https://${h.address}:2379`).join(",");
@@ -160,11 +161,11 @@ test("the program's own remote steps bring the hosts up, in dependency order, sk
 });
 
 test("etcd: a three-member quorum formed by systemd, healthy over mutual TLS", async () => {
-  const members = await etcdctlOn(byName("e2e-1"), `--endpoints=${endpoints()} member list -w simple`);
+  const members = await etcdctlOn(byName("e2e-1"), `member list -w simple`, endpoints());
   assert.deepEqual(members.trim().split("\n").map((l) => l.split(", ")[2]).sort(), HOSTS.map((h) => h.name));
   for (const m of machines) assert.equal((await m.sshOk("systemctl is-active etcd")).trim(), "active");
   // etcdctl exits non-zero unless every endpoint is healthy (3.4 prints health on stderr).
-  await etcdctlOn(byName("e2e-1"), `--endpoints=${endpoints()} endpoint health`);
+  await etcdctlOn(byName("e2e-1"), `endpoint health`, endpoints());
   // Without a client certificate the members refuse clients.
   const anonymous = await byName("e2e-2").ssh(`ETCDCTL_API=3 /usr/local/bin/etcdctl --cacert=/etc/kubernetes/pki/etcd/ca.crt --endpoints=https://${HOSTS[0]!.address}:2379 --dial-timeout=3s --command-timeout=5s get x`);
   assert.notEqual(anonymous.code, 0);
@@ -174,7 +175,7 @@ test("etcd: a three-member quorum formed by systemd, healthy over mutual TLS", a
 
 test("etcd: writes continue with one member stopped; a powered-off host rejoins with the data", async () => {
   const one = byName("e2e-1");
-  const put = async (key: string) => etcdctlOn(one, `--endpoints=${endpoints()} put ${key} v`);
+  const put = async (key: string) => etcdctlOn(one, `put ${key} v`, endpoints());
   for (let i = 0; i < 10; i++) await put(`/e2e/before/${i}`);
 
   await byName("e2e-3").sshOk("systemctl stop etcd");
@@ -192,7 +193,7 @@ test("etcd: writes continue with one member stopped; a powered-off host rejoins 
     let count = "";
     await waitFor(`${name} to catch up`, async () => {
       // A serializable read answers from this member's own data.
-      const r = await m.ssh(`${ETCDCTL} --endpoints=https://127.0.0.1:2379 get /e2e/ --prefix --keys-only --consistency=s | grep -c /e2e/`);
+      const r = await m.ssh(`${etcdctl("get /e2e/ --prefix --keys-only --consistency=s")} | grep -c /e2e/`);
       count = r.stdout.trim();
       return count === "30";
     }, 60, 1000).catch((e) => assert.fail(`${e.message}: has ${count} of 30 keys`));
@@ -284,19 +285,19 @@ test("a new etcd build restarts the members one at a time, each healthy before t
 test("a member whose disk was lost (a replaced machine) leaves and joins anew on the next run, with every key", async () => {
   const three = byName("e2e-3");
   const one = byName("e2e-1");
-  const memberId = async (name: string) => (await etcdctlOn(one, `--endpoints=${endpoints()} member list -w simple`)).split("\n").find((l) => l.split(", ")[2] === name)?.split(", ")[0];
+  const memberId = async (name: string) => (await etcdctlOn(one, `member list -w simple`, endpoints())).split("\n").find((l) => l.split(", ")[2] === name)?.split(", ")[0];
   const before = await memberId("e2e-3");
   await three.sshOk("systemctl stop etcd && rm -rf /var/lib/etcd");
-  for (let i = 0; i < 10; i++) await etcdctlOn(one, `--endpoints=${endpoints(HOSTS.slice(0, 2))} put /e2e/replaced/${i} v`);
+  for (let i = 0; i < 10; i++) await etcdctlOn(one, `put /e2e/replaced/${i} v`, endpoints(HOSTS.slice(0, 2)));
 
   await runProgram(new RemoteExecutor(lan.netns, workDir), stateOf(firstRun));
   const after = await memberId("e2e-3");
   assert.ok(after && after !== before, `e2e-3 joined anew: ${before} -> ${after}`);
-  const members = (await etcdctlOn(one, `--endpoints=${endpoints()} member list -w simple`)).trim().split("\n");
+  const members = (await etcdctlOn(one, `member list -w simple`, endpoints())).trim().split("\n");
   assert.deepEqual(members.map((l) => `${l.split(", ")[1]} ${l.split(", ")[2]}`).sort(), HOSTS.map((h) => `started ${h.name}`));
   let count = "";
   await waitFor("e2e-3 has every key", async () => {
-    const r = await three.ssh(`${ETCDCTL} --endpoints=https://127.0.0.1:2379 get /e2e/ --prefix --keys-only --consistency=s | grep -c /e2e/`);
+    const r = await three.ssh(`${etcdctl("get /e2e/ --prefix --keys-only --consistency=s")} | grep -c /e2e/`);
     count = r.stdout.trim();
     return r.code === 0 && count === String(await keyCount());
   }, 60, 1000).catch((e) => assert.fail(`${e.message}: has ${count}`));
@@ -333,7 +334,7 @@ test("a control-plane host replaced (reset to bare, provisioned again by the nex
   await poller;
 
   for (const unit of ["etcd", "haproxy", "keepalived"]) assert.equal((await host.sshOk(`systemctl is-active ${unit}`)).trim(), "active", `${unit} on ${host.name}`);
-  const members = (await etcdctlOn(byName("e2e-1"), `--endpoints=${endpoints()} member list -w simple`)).trim().split("\n");
+  const members = (await etcdctlOn(byName("e2e-1"), `member list -w simple`, endpoints())).trim().split("\n");
   assert.deepEqual(members.map((l) => `${l.split(", ")[1]} ${l.split(", ")[2]}`).sort(), HOSTS.map((h) => `started ${h.name}`));
   assert.ok(Math.max(0, ...outages) < 10_000, `the API through the VIP was unavailable for ${outages.join(", ")} ms`);
   log(`replaced ${host.name}: API outages through the VIP ${outages.length ? outages.join(", ") + " ms" : "none"}`);

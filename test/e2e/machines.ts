@@ -5,7 +5,7 @@
 // outside the repository; each host boots from it through an overlay whose upper
 // layer is the host's own disk (new per test run, kept across power cycles).
 import { type ChildProcess, spawn } from "node:child_process";
-import { run, runAsync, runOk } from "../integration/helpers";
+import { requireBinaries, run, runAsync, runOk } from "../integration/helpers";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
@@ -210,8 +210,7 @@ export function makeSshDir(dir: string): { dir: string; privateKey: string } {
 
 /** Fails loudly (never skips) when this machine cannot run the hosts. */
 export function requireHostTools(): void {
-  const missing = ["debootstrap", "systemd-nspawn", "ssh", "ssh-keygen", "ip", "etcd", "etcdctl", "kubectl"].filter((b) => run("sh", ["-c", `command -v ${b}`]).code !== 0);
-  if (missing.length > 0) throw new Error(`end-to-end tests need ${missing.join(", ")} (apt-get install debootstrap systemd-container openssh-client iproute2 etcd-server etcd-client)`);
+  requireBinaries("debootstrap", "systemd-nspawn", "ssh", "ssh-keygen", "ip", "etcd", "etcdctl", "kubectl");
   if (process.getuid?.() !== 0) throw new Error("end-to-end tests boot containers and network namespaces: run as root");
 }
 
