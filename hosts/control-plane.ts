@@ -1,6 +1,8 @@
 // Control plane: static pods for kube-apiserver, kube-controller-manager and
 // kube-scheduler, run by the kubelet from /etc/kubernetes/manifests, with the
-// versioned config files they read.
+// versioned config files they read. Manifests arrive staged and are put in place
+// by a step of the control-plane chain, so a change (a new version, a rotated
+// certificate) restarts one control plane at a time, never all at once.
 import { stringify } from "yaml";
 import type { AddressPlan, PlannedHost } from "../spec/addresses";
 import type { ClusterSpec } from "../spec/normalize";
@@ -11,12 +13,23 @@ import type { Container, Pod, Volume, VolumeMount } from "./k8s-types";
 import { KUBERNETES_CIPHER_SUITES, STATIC_POD_DIR } from "./kubelet";
 import type { StepDraft } from "./steps";
 import { BIN_DIR } from "./artifacts";
+import { shellQuote as q } from "./shell";
 
 export const ADMISSION_CONFIG_PATH = "/etc/kubernetes/admission-config.yaml";
 export const AUDIT_POLICY_PATH = "/etc/kubernetes/audit-policy.yaml";
 export const AUTHENTICATION_CONFIG_PATH = "/etc/kubernetes/authentication-config.yaml";
 export const SCHEDULER_CONFIG_PATH = "/etc/kubernetes/scheduler-config.yaml";
 export const AUDIT_LOG_DIR = "/var/log/kubernetes/audit";
+/** Rendered manifests wait here until the control-plane-pods step installs them. */
+export const STAGED_POD_DIR = "/etc/kubernetes/drydock/static-pods";
+export const STATIC_POD_INSTALLER = "/usr/local/lib/drydock/static-pods.sh";
+/** Salted digest of a pod's manifest and the files it reads: a change restarts the pod. */
+export const INPUTS_ANNOTATION = "drydock.dev/inputs-sha256";
+/** The installed manifest's mode (CIS 1.1.1, 1.1.3, 1.1.5) and owner (1.1.2, 1.1.4, 1.1.6). */
+export const STATIC_POD_MODE = 0o600;
+export const STATIC_POD_OWNER = "root:root";
+export const CONTROL_PLANE_COMPONENTS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] as const;
+export type ControlPlaneComponent = (typeof CONTROL_PLANE_COMPONENTS)[number];
 export const CONTROLLER_MANAGER_PORT = 10257;
 export const SCHEDULER_PORT = 10259;
 
@@ -246,7 +259,23 @@ export function authenticationConfig(): Record<string, unknown> {
   };
 }
 
-export function controlPlaneFiles(spec: ClusterSpec, host: PlannedHost, addresses: AddressPlan): HostFile[] {
+export interface StaticPod {
+  readonly component: ControlPlaneComponent;
+  readonly manifest: Pod;
+  /** Files the component reads at start: a change restarts it. */
+  readonly reads: readonly string[];
+}
+
+/** Every file under /etc/kubernetes a component's flags name (its configs, certificates, keys, kubeconfigs). */
+export function filesRead(command: readonly string[]): string[] {
+  const paths = command.flatMap((arg) => {
+    const m = /^--[a-z0-9-]+=(\/etc\/kubernetes\/[^,\s]+)$/.exec(arg);
+    return m ? [m[1]!] : [];
+  });
+  return [...new Set(paths)].sort();
+}
+
+export function controlPlanePods(spec: ClusterSpec, host: PlannedHost, addresses: AddressPlan): StaticPod[] {
   const version = spec.kubernetes.version;
   const audit = spec.kubernetes.apiServer.auditLog.enabled;
   const encryption = spec.kubernetes.apiServer.encryptionAtRest !== "none";
@@ -258,23 +287,88 @@ export function controlPlaneFiles(spec: ClusterSpec, host: PlannedHost, addresse
     ...(encryption ? [fileMount("encryption-config", ENCRYPTION_CONFIG_PATH)] : []),
     ...(audit ? [fileMount("audit-policy", AUDIT_POLICY_PATH), { name: "audit-log", hostPath: AUDIT_LOG_DIR, type: "DirectoryOrCreate" as const, readOnly: false }] : []),
   ];
-  const apiserver = staticPod("kube-apiserver", version, apiServerFlags(spec, host, addresses), apiserverMounts, { port: spec.kubernetes.apiServer.port, path: "/readyz" });
-  const controllerManager = staticPod("kube-controller-manager", version, controllerManagerFlags(spec), [pkiMount, caCertsMount, fileMount("kubeconfig", KUBECONFIG_PATHS.controllerManager)], { port: CONTROLLER_MANAGER_PORT, path: "/healthz" });
-  const scheduler = staticPod("kube-scheduler", version, schedulerFlags(spec), [fileMount("kubeconfig", KUBECONFIG_PATHS.scheduler), fileMount("scheduler-config", SCHEDULER_CONFIG_PATH)], { port: SCHEDULER_PORT, path: "/healthz" });
+  const pod = (component: ControlPlaneComponent, flags: string[], mounts: Mount[], probe: { port: number; path: string }): StaticPod => {
+    const manifest = staticPod(component, version, flags, mounts, probe);
+    return { component, manifest, reads: filesRead(flags) };
+  };
+  return [
+    pod("kube-apiserver", apiServerFlags(spec, host, addresses), apiserverMounts, { port: spec.kubernetes.apiServer.port, path: "/readyz" }),
+    pod("kube-controller-manager", controllerManagerFlags(spec), [pkiMount, caCertsMount, fileMount("kubeconfig", KUBECONFIG_PATHS.controllerManager)], { port: CONTROLLER_MANAGER_PORT, path: "/healthz" }),
+    pod("kube-scheduler", schedulerFlags(spec), [fileMount("kubeconfig", KUBECONFIG_PATHS.scheduler), fileMount("scheduler-config", SCHEDULER_CONFIG_PATH)], { port: SCHEDULER_PORT, path: "/healthz" }),
+  ];
+}
+
+export const stagedManifest = (component: ControlPlaneComponent) => `${STAGED_POD_DIR}/${component}.yaml`;
+export const installedManifest = (component: ControlPlaneComponent) => `${STATIC_POD_DIR}/${component}.yaml`;
+
+export function controlPlaneFiles(spec: ClusterSpec, host: PlannedHost, addresses: AddressPlan, pods: readonly StaticPod[]): HostFile[] {
+  const audit = spec.kubernetes.apiServer.auditLog.enabled;
   return [
     publicFile(AUTHENTICATION_CONFIG_PATH, stringify(authenticationConfig()), 0o600),
     publicFile(ADMISSION_CONFIG_PATH, stringify(admissionConfig(spec)), 0o600),
     ...(audit ? [publicFile(AUDIT_POLICY_PATH, stringify(auditPolicy()), 0o600)] : []),
     publicFile(SCHEDULER_CONFIG_PATH, stringify(schedulerConfig()), 0o600),
-    publicFile(`${STATIC_POD_DIR}/kube-apiserver.yaml`, stringify(apiserver), 0o600),
-    publicFile(`${STATIC_POD_DIR}/kube-controller-manager.yaml`, stringify(controllerManager), 0o600),
-    publicFile(`${STATIC_POD_DIR}/kube-scheduler.yaml`, stringify(scheduler), 0o600),
+    ...pods.map((p) => publicFile(stagedManifest(p.component), stringify(p.manifest), STATIC_POD_MODE)),
+    publicFile(STATIC_POD_INSTALLER, staticPodInstaller(host, spec.kubernetes.apiServer.port, pods), 0o755),
   ];
 }
 
-/** kubectl as the cluster admin against one API server address. */
-export function adminKubectl(args: string, server: string): string {
-  return `${BIN_DIR}/kubectl --kubeconfig=${KUBECONFIG_PATHS.admin} --server=${server} --request-timeout=5s ${args}`;
+/**
+ * install: puts each staged manifest in place with a salted digest of itself and
+ * the files its component reads as an annotation; an unchanged pod's manifest is
+ * not touched, a changed one is replaced atomically and the kubelet restarts it.
+ * check: each pod's mirror in the API shows that digest and is Ready, so a restart
+ * is judged on the new pod, not the old one still answering.
+ */
+export function staticPodInstaller(host: PlannedHost, apiPort: number, pods: readonly StaticPod[]): string {
+  const jsonpath = `{.metadata.annotations.${INPUTS_ANNOTATION.replace(/\./g, "\\.")}} {.status.conditions[?(@.type=="Ready")].status}`;
+  // The kubelet names a static pod's mirror "<pod>-<node>".
+  const getMirror = adminKubectl(`-n kube-system get pod "$name"-${q(host.name.toLowerCase())} -o jsonpath=${q(jsonpath)}`, `https://${host.address}:${apiPort}`, '"$root"');
+  return `#!/bin/bash
+# drydock: the control plane's static pods on ${host.name}, from ${STAGED_POD_DIR}.
+# Usage: static-pods.sh install|check
+set -euo pipefail
+# DRYDOCK_ROOT (default /) prefixes every path, so tests run this in a temporary root.
+root="\${DRYDOCK_ROOT:-}"
+action="\${1:?usage: static-pods.sh install|check}"
+# The salt keeps the digest, which the API shows, from saying anything about key files.
+salt="$root/etc/kubernetes/drydock/inputs.salt"
+if [ "$action" = install ] && [ ! -s "$salt" ]; then (umask 077; mkdir -p "$(dirname "$salt")"; head -c 32 /dev/urandom | base64 > "$salt"); fi
+pod() {
+  local name="$1" staged="$root$2" installed="$root$3" file sum got; shift 3
+  local files=("$staged"); for file in "$@"; do files+=("$root$file"); done
+  sum="$(sha256sum "\${files[@]}" | cut -d' ' -f1 | cat "$salt" - | sha256sum | cut -d' ' -f1)"
+  if [ "$action" = install ]; then
+    # Written beside the staged copy (same file system), then renamed into place: the kubelet never reads half a file.
+    local tmp; tmp="$(dirname "$staged")/.$name.new"
+    awk -v sum="$sum" '{ print } !done && /^metadata:$/ { print "  annotations:"; print "    ${INPUTS_ANNOTATION}: \\"" sum "\\""; done = 1 }' "$staged" > "$tmp"
+    if cmp -s "$tmp" "$installed"; then rm -f "$tmp"; return 0; fi
+    chmod ${STATIC_POD_MODE.toString(8).padStart(4, "0")} "$tmp"; chown ${STATIC_POD_OWNER} "$tmp"
+    mkdir -p "$(dirname "$installed")"; mv -f "$tmp" "$installed"
+    echo "drydock: $name: manifest installed (it or a file it reads changed): the kubelet restarts it" >&2
+  else
+    got="$(${getMirror})"
+    if [ "$got" != "$sum True" ]; then echo "drydock: $name: its mirror pod shows '$got', not the installed digest and Ready" >&2; return 1; fi
+  fi
+}
+${pods.map((p) => `pod ${p.component} ${q(stagedManifest(p.component))} ${q(installedManifest(p.component))} ${p.reads.map(q).join(" ")}`).join("\n")}
+`;
+}
+
+export function controlPlanePodsStep(pods: readonly StaticPod[], dependsOn: readonly string[]): StepDraft {
+  return {
+    name: "control-plane-pods",
+    description: "put the control plane's static pods in place; the kubelet restarts those whose manifest or files changed",
+    dependsOn,
+    triggers: [STATIC_POD_INSTALLER, ...new Set(pods.flatMap((p) => [stagedManifest(p.component), ...p.reads]))],
+    body: `bash ${STATIC_POD_INSTALLER} install`,
+    check: { command: `bash ${STATIC_POD_INSTALLER} check`, timeoutSeconds: 300 },
+  };
+}
+
+/** kubectl as the cluster admin against one API server address (root: a shell prefix for every path). */
+export function adminKubectl(args: string, server: string, root = ""): string {
+  return `${root}${BIN_DIR}/kubectl --kubeconfig=${root}${KUBECONFIG_PATHS.admin} --server=${server} --request-timeout=5s ${args}`;
 }
 
 export function apiServerReadyStep(host: PlannedHost, port: number, endpoint: string, dependsOn: readonly string[]): StepDraft {

@@ -4,7 +4,7 @@ import type { Arch } from "../spec/catalog";
 import { isKubernetesNode, type PlannedHost } from "../spec/addresses";
 import { etcdInstall, nodeInstall } from "./artifacts";
 import { containerdFiles, containerdStartStep } from "./containerd";
-import { apiServerReadyStep, controlPlaneFiles } from "./control-plane";
+import { apiServerReadyStep, controlPlaneFiles, controlPlanePods, controlPlanePodsStep } from "./control-plane";
 import { etcdFiles, etcdHealthyStep, etcdMembers, etcdStartStep } from "./etcd";
 import { etcdBackupFiles, etcdSnapshotsStep } from "./etcd-backup";
 import { JOIN_SCRIPT, joinScript } from "./etcd-membership";
@@ -97,7 +97,8 @@ function planHost(ctx: PkiContext, layout: ClusterLayout, host: PlannedHost): Ho
     drafts.push(restartsOnInstall(containerdStartStep([own("os-prep"), own("install-node")], spec), "install-node"));
     if (cniFiles.some((f) => f.path.endsWith(".service"))) drafts.push(podRoutesStep([own("os-prep")]));
     if (has(host, "controlPlane")) {
-      addFiles(files, controlPlaneFiles(spec, host, addresses));
+      const pods = controlPlanePods(spec, host, addresses);
+      addFiles(files, controlPlaneFiles(spec, host, addresses, pods));
       const lbFiles = loadBalancerFiles(spec, addresses, host);
       if (lbFiles.length > 0) {
         addFiles(files, lbFiles);
@@ -107,7 +108,8 @@ function planHost(ctx: PkiContext, layout: ClusterLayout, host: PlannedHost): Ho
       // control planes (re)start one at a time, each ready before the next.
       const previous = controlPlanes[controlPlanes.indexOf(host) - 1];
       drafts.push(restartsOnInstall(kubeletStartStep([own("containerd-start"), ...etcdHealthy, ...(previous ? [stepId(previous.name, "apiserver-ready")] : [])]), "install-node"));
-      drafts.push(apiServerReadyStep(host, port, endpointUrl(ctx), [own("kubelet-start")]));
+      drafts.push(controlPlanePodsStep(pods, [own("kubelet-start")]));
+      drafts.push(apiServerReadyStep(host, port, endpointUrl(ctx), [own("control-plane-pods")]));
     } else {
       // Workers register through the endpoint: every API server ready first.
       drafts.push(restartsOnInstall(kubeletStartStep([own("containerd-start"), ...apiReady]), "install-node"));

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import type { RenderedTree } from "../../hosts/render";
 import { FIXTURES } from "../helpers";
+import { CONTROL_PLANE_COMPONENTS, installedManifest, stagedManifest, STATIC_POD_MODE, STATIC_POD_OWNER } from "../../hosts/control-plane";
 
 export interface CisTest {
   readonly flag?: string | null;
@@ -133,6 +134,9 @@ export function fileViews(tree: RenderedTree): RenderedFileView[] {
     for (const f of host.files) {
       const content = tree.files.find((r) => r.path === `hosts/${host.name}${f.path}`)?.content ?? "";
       views.push({ host: host.name, path: f.path, mode: f.mode, owner: f.owner, content });
+      // A staged static pod is judged where the control-plane-pods step installs it, with the mode and owner it sets.
+      const component = CONTROL_PLANE_COMPONENTS.find((c) => stagedManifest(c) === f.path);
+      if (component) views.push({ host: host.name, path: installedManifest(component), mode: STATIC_POD_MODE.toString(8).padStart(4, "0"), owner: STATIC_POD_OWNER, content });
     }
   }
   return views;

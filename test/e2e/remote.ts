@@ -14,6 +14,7 @@ export const UNRUNNABLE_STEPS: Readonly<Record<string, string>> = {
   "install-node": "downloads kubelet and the other Kubernetes node binaries, which cannot be had here",
   "containerd-start": "starts containerd, installed by install-node",
   "kubelet-start": "starts the kubelet, installed by install-node",
+  "control-plane-pods": "installs static pods and waits for the kubelet to run them",
   "apiserver-ready": "waits for kube-apiserver, a static pod the kubelet starts",
   "cluster-manifests": "applies manifests with kubectl through a running API server",
   "nodes-ready": "waits for kubelets to register with a running API server",

@@ -15,7 +15,28 @@ export interface StandIn {
   close(): Promise<void>;
 }
 
-export async function startApiServerStandIn(opts: { host: string; port: number; cert: string; key: string; clientCa: string; name?: string }): Promise<StandIn> {
+export interface StandInOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly cert: string;
+  readonly key: string;
+  readonly clientCa: string;
+  readonly name?: string;
+  /** JSON bodies of further paths, for authenticated clients (undefined: 404). */
+  readonly objects?: (path: string) => unknown;
+}
+
+/** Legacy discovery for the core group's pods: enough for `kubectl get pod`. */
+export function podDiscovery(path: string): unknown {
+  if (path === "/api") return { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [] };
+  if (path === "/apis") return { kind: "APIGroupList", apiVersion: "v1", groups: [] };
+  if (path === "/api/v1") {
+    return { kind: "APIResourceList", groupVersion: "v1", resources: [{ name: "pods", singularName: "pod", namespaced: true, kind: "Pod", verbs: ["get", "list"], shortNames: ["po"] }] };
+  }
+  return undefined;
+}
+
+export async function startApiServerStandIn(opts: StandInOptions): Promise<StandIn> {
   const requests: string[] = [];
   const refusals: string[] = [];
   const anonymous: string[] = [];
@@ -46,9 +67,14 @@ export async function startApiServerStandIn(opts: { host: string; port: number; 
       }
       const peer = socket.getPeerCertificate();
       requests.push(`${req.url} ${peer.subject?.CN ?? ""}`);
+      const path = (req.url ?? "").split("?")[0]!;
+      const object = opts.objects?.(path);
       if (req.url === "/readyz" || req.url?.startsWith("/readyz?")) {
         res.writeHead(200, { "content-type": "text/plain", "x-standin": opts.name ?? "" });
         res.end("ok");
+      } else if (object !== undefined) {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(object));
       } else {
         res.writeHead(404);
         res.end();

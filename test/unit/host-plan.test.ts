@@ -27,6 +27,18 @@ test("steps: etcd quorum, then control planes, then workers; manifests after eve
     assert.ok(!deps.some((d) => d.startsWith("w-") && !d.startsWith(`${w}/`)), "workers are independent of each other");
   }
   assert.deepEqual([...step("cp-1/cluster-manifests").dependsOn].sort(), cps.map((c) => `${c}/apiserver-ready`));
+  // Static pods go in place one control plane at a time: kubelet, pods, /readyz, then the next.
+  cps.forEach((cp, i) => {
+    if (i > 0) assert.ok(step(`${cp}/kubelet-start`).dependsOn.includes(`${cps[i - 1]}/apiserver-ready`));
+    assert.deepEqual(step(`${cp}/control-plane-pods`).dependsOn, [`${cp}/kubelet-start`]);
+    assert.deepEqual(step(`${cp}/apiserver-ready`).dependsOn, [`${cp}/control-plane-pods`]);
+    const triggers = step(`${cp}/control-plane-pods`).triggers;
+    for (const f of ["/etc/kubernetes/pki/apiserver-etcd-client.crt", "/etc/kubernetes/controller-manager.conf", "/etc/kubernetes/scheduler.conf", "/etc/kubernetes/drydock/static-pods/kube-apiserver.yaml"]) {
+      assert.ok(triggers.includes(f), `${cp}: control-plane-pods re-runs when ${f} changes`);
+    }
+  });
+  // The file bundle (sent to every control plane at once) never writes into the kubelet's manifest directory.
+  for (const h of plan.hosts) assert.ok(!h.files.some((f) => f.path.startsWith("/etc/kubernetes/manifests/")), `${h.name} receives no live static pod manifest`);
   const ready = step("cp-1/nodes-ready").dependsOn;
   for (const h of [...cps, "w-1", "w-2"]) assert.ok(ready.includes(`${h}/kubelet-start`));
   // Every dependency is a planned step, and every step's script is one of its host's files.
@@ -96,7 +108,7 @@ for (const cni of CNIS) {
       assert.equal(modules.includes("ip_vs_rr"), proxyMode === "ipvs");
       assert.equal(modules.includes("nf_tables"), proxyMode === "nftables");
       assert.ok(modules.includes("br_netfilter"));
-      const cm = parse(file(tree, "hosts/cp-1/etc/kubernetes/manifests/kube-controller-manager.yaml")!).spec.containers[0].command as string[];
+      const cm = parse(file(tree, "hosts/cp-1/etc/kubernetes/drydock/static-pods/kube-controller-manager.yaml")!).spec.containers[0].command as string[];
       assert.equal(cm.includes("--allocate-node-cidrs=true"), cni !== "bridge");
       const refs = JSON.parse(file(tree, "cluster/references.json")!);
       switch (cni) {
@@ -140,7 +152,7 @@ test("both etcd topologies render members where they belong", () => {
   const external = renderCluster(example("aws-ha.yaml"));
   assert.ok(external.files.some((f) => f.path === "hosts/etcd-2/etc/etcd/etcd.conf.yml"));
   assert.ok(!external.files.some((f) => f.path === "hosts/cp-2/etc/etcd/etcd.conf.yml"));
-  const apiserver = parse(external.files.find((f) => f.path === "hosts/cp-1/etc/kubernetes/manifests/kube-apiserver.yaml")!.content);
+  const apiserver = parse(external.files.find((f) => f.path === "hosts/cp-1/etc/kubernetes/drydock/static-pods/kube-apiserver.yaml")!.content);
   const etcdServers = (apiserver.spec.containers[0].command as string[]).find((a) => a.startsWith("--etcd-servers="))!;
   assert.equal(etcdServers, "--etcd-servers=https://10.0.0.8:2379,https://10.0.16.8:2379,https://10.0.32.8:2379");
 });

@@ -2,6 +2,7 @@
 // Kubernetes OpenAPI schemas (kubernetes-models; its schemas include
 // resource.k8s.io/v1, i.e. Kubernetes 1.34 or newer). Unknown fields are caught at
 // compile time: the renderers build objects against the same package's types.
+import { STAGED_POD_DIR } from "../../hosts/control-plane";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
@@ -46,7 +47,7 @@ test("every cluster manifest and static pod validates against the Kubernetes sch
   const kinds = new Set<string>();
   for (const tree of renders()) {
     for (const f of tree.files) {
-      const isManifest = f.path.startsWith("cluster/manifests/") || f.path.includes("/etc/kubernetes/manifests/");
+      const isManifest = f.path.startsWith("cluster/manifests/") || f.path.includes(`${STAGED_POD_DIR}/`);
       if (!isManifest) continue;
       for (const doc of parseAllDocuments(f.content)) {
         assert.deepEqual(doc.errors, [], f.path);
