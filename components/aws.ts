@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AddressPlan, PlannedHost } from "../spec/addresses";
 import { firewallPlan, groupsOf, type GroupName } from "../spec/firewall";
 import type { AwsInfrastructure, ClusterSpec } from "../spec/normalize";
+import { Machine } from "./lean-resources";
 
 /** Canonical's AWS account: official Ubuntu images. */
 export const CANONICAL_OWNER = "099720109477";
@@ -122,12 +123,12 @@ export interface MachineGroupArgs extends AwsClusterArgs {
 
 /** One group of machines (etcd, control plane or a worker pool), visible as such in previews. */
 export class MachineGroup extends pulumi.ComponentResource {
-  readonly instances: Record<string, aws.ec2.Instance> = {};
+  readonly instances: Record<string, Machine> = {};
 
   constructor(name: string, args: MachineGroupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("drydock:aws:MachineGroup", name, {}, opts);
     for (const host of args.hosts) {
-      this.instances[host.name] = new aws.ec2.Instance(
+      this.instances[host.name] = new Machine(
         `${args.spec.name}-${host.name}`,
         {
           ami: args.ami,
@@ -157,7 +158,7 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
 
   constructor(
     name: string,
-    args: AwsClusterArgs & { subnets: aws.ec2.Subnet[]; securityGroup: aws.ec2.SecurityGroup; vpcId: pulumi.Input<string>; targets: aws.ec2.Instance[] },
+    args: AwsClusterArgs & { subnets: aws.ec2.Subnet[]; securityGroup: aws.ec2.SecurityGroup; vpcId: pulumi.Input<string>; targets: Machine[] },
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super("drydock:aws:ApiLoadBalancer", name, {}, opts);
@@ -257,7 +258,7 @@ export interface AwsInfrastructureResult {
   /** The bucket the etcd members upload snapshots to. */
   readonly snapshotBucket: pulumi.Output<string>;
   readonly bastionAddress: pulumi.Output<string | null>;
-  readonly instances: Record<string, aws.ec2.Instance>;
+  readonly instances: Record<string, Machine>;
 }
 
 /** Builds everything aws needs under the given parent; returns what the rest of the cluster uses. */
@@ -283,7 +284,7 @@ export function buildAws(parent: pulumi.Resource, args: AwsClusterArgs): AwsInfr
 
   const etcdHosts = addresses.hosts.filter((h) => h.roles.includes("etcd") && !h.roles.includes("controlPlane"));
   const cpHosts = addresses.hosts.filter((h) => h.roles.includes("controlPlane"));
-  const instances: Record<string, aws.ec2.Instance> = {};
+  const instances: Record<string, Machine> = {};
   if (etcdHosts.length > 0) {
     const etcd = new MachineGroup(`${cluster}-etcd`, { ...common, hosts: etcdHosts, instanceType: () => infra.instanceTypes.etcd, rootVolumeGiB: () => 50, securityGroups: [sg("etcd")], routesPods: false }, opts);
     Object.assign(instances, etcd.instances);

@@ -80,13 +80,13 @@ export class Cluster extends pulumi.ComponentResource {
           ...(bastion ? { proxy: { host: bastion.host, user: bastion.user, port: bastion.port, privateKey, ...SSH_DIAL } } : {}),
         });
       } else {
-        const bastionHost = this.bastionAddress;
+        const bastionHost = this.bastionAddress.apply((b) => b ?? "");
         connection = (host) => ({
           host: host.address,
           user: "ubuntu",
           privateKey,
           ...SSH_DIAL,
-          ...(infra.bastion ? { proxy: { host: bastionHost.apply((b) => b ?? ""), user: "ubuntu", privateKey, ...SSH_DIAL } } : {}),
+          ...(infra.bastion ? { proxy: { host: bastionHost, user: "ubuntu", privateKey, ...SSH_DIAL } } : {}),
         });
       }
       new Provisioning(

@@ -20,6 +20,10 @@ function resourceName(cluster: string, id: string): string {
   return `${cluster}-${id.replace("@", "-")}`;
 }
 
+function issued(r: CertificateAuthority | Certificate): pulumi.Output<IssuedCertificate> {
+  return pulumi.all([r.certificatePem, r.privateKeyPem, r.notAfter]).apply(([certificatePem, privateKeyPem, notAfter]) => ({ certificatePem, privateKeyPem, notBefore: "", notAfter }));
+}
+
 export class Pki extends pulumi.ComponentResource {
   readonly cas: Readonly<Record<CaId, CertificateAuthority>>;
   readonly certificates: Readonly<Record<string, Certificate>>;
@@ -43,17 +47,17 @@ export class Pki extends pulumi.ComponentResource {
     const certificates: Record<string, Certificate> = {};
     for (const cert of inventory.certificates) {
       const ca = cas[cert.ca];
-      const names = cert.altNames.apiEndpoint
-        ? pulumi.output(args.apiEndpointHost).apply((host) => resolveAltNames(cert.altNames, host))
-        : pulumi.output(resolveAltNames(cert.altNames, null));
+      // Plain values where the names are known: every Output costs the SDK kilobytes, per node.
+      const names = cert.altNames.apiEndpoint ? pulumi.output(args.apiEndpointHost).apply((host) => resolveAltNames(cert.altNames, host)) : null;
+      const known = names ? null : resolveAltNames(cert.altNames, null);
       certificates[cert.id] = new Certificate(
         resourceName(spec.name, cert.id),
         {
           commonName: cert.subject.commonName,
           organizations: [...(cert.subject.organizations ?? [])],
           usage: cert.usage,
-          dnsNames: names.dns,
-          ipAddresses: names.ips,
+          dnsNames: known ? known.dns : names!.dns,
+          ipAddresses: known ? known.ips : names!.ips,
           algorithm: inventory.algorithm,
           validityDays: inventory.certValidityDays,
           renewBeforeDays: spec.pki.renewBeforeDays,
@@ -77,17 +81,11 @@ export class Pki extends pulumi.ComponentResource {
    * those resources alone rather than on the whole cluster's PKI.
    */
   material(certificateIds: readonly string[] = Object.keys(this.certificates)): pulumi.Output<PkiMaterial> {
-    const issued = (r: CertificateAuthority | Certificate) =>
-      pulumi.all([r.certificatePem, r.privateKeyPem, r.notAfter]).apply(([certificatePem, privateKeyPem, notAfter]): IssuedCertificate => ({
-        certificatePem,
-        privateKeyPem,
-        notBefore: "",
-        notAfter,
-      }));
-    const cas = pulumi.all(Object.fromEntries(CA_IDS.map((id) => [id, issued(this.cas[id])])));
+    // Every host's material reads the same CAs and keys: made once, shared.
+    this.shared ??= pulumi.all([pulumi.all(Object.fromEntries(CA_IDS.map((id) => [id, issued(this.cas[id])]))), this.serviceAccountKey.privateKeyPem, this.encryptionKey.keyBase64]);
     const certs = pulumi.all(Object.fromEntries(certificateIds.map((id) => [id, issued(this.certificates[id]!)])));
     return pulumi.secret(
-      pulumi.all([cas, certs, this.serviceAccountKey.privateKeyPem, this.encryptionKey.keyBase64]).apply(([cas, certificates, sa, key]) => ({
+      pulumi.all([this.shared, certs]).apply(([[cas, sa, key], certificates]) => ({
         cas: cas as Record<CaId, IssuedCertificate>,
         certificates,
         serviceAccountKeyPem: sa,
@@ -95,4 +93,6 @@ export class Pki extends pulumi.ComponentResource {
       })),
     );
   }
+
+  private shared?: pulumi.Output<[Record<string, IssuedCertificate>, string, string]>;
 }

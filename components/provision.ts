@@ -1,7 +1,7 @@
 // Carries the rendered plan onto the machines over SSH with @pulumi/command: one
 // command per phase of steps, ordered across hosts as the plan says; a host's
 // first phase also writes every file the host receives (contents only through stdin).
-import * as command from "@pulumi/command";
+import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { AddressPlan, PlannedHost } from "../spec/addresses";
 import type { ClusterSpec } from "../spec/normalize";
@@ -16,6 +16,7 @@ import { leaveScript } from "../hosts/etcd-membership";
 import type { SnapshotStore } from "../hosts/etcd-backup";
 import { cordonDrainScript, removeNodeScript, uncordonScript } from "../hosts/worker-upgrade";
 import type { VersionGuard } from "./providers";
+import { RemoteCommand, sshConnection, type SshConnection } from "./lean-resources";
 
 export type Connection = command.types.input.remote.ConnectionArgs;
 
@@ -44,7 +45,7 @@ const runInline = (script: string) => `echo ${Buffer.from(script).toString("base
 
 export class Provisioning extends pulumi.ComponentResource {
   readonly phases: readonly Phase[];
-  readonly commands: Readonly<Record<string, command.remote.Command>>;
+  readonly commands: Readonly<Record<string, RemoteCommand>>;
 
   constructor(name: string, args: ProvisioningArgs, opts?: pulumi.ComponentResourceOptions) {
     super("drydock:index:Provisioning", name, {}, opts);
@@ -58,15 +59,23 @@ export class Provisioning extends pulumi.ComponentResource {
     // Each host's plan reads only its own certificates, so its commands depend on a
     // handful of PKI resources rather than all of them (linear, not quadratic, in hosts).
     const plans = new Map<string, pulumi.Output<HostPlan>>();
+    const noStore = pulumi.output(null);
     for (const { host } of shape) {
-      const store = host.roles.includes("etcd") && args.snapshotStore ? args.snapshotStore : pulumi.output(null);
+      const store = host.roles.includes("etcd") && args.snapshotStore ? args.snapshotStore : noStore;
       plans.set(
         host.name,
         pulumi.all([args.materialFor(host), args.apiEndpointHost, store]).apply(([material, apiEndpointHost, snapshotStore]) => hostPlan({ spec, addresses, material, apiEndpointHost, snapshotStore }, host)),
       );
     }
 
-    const commands: Record<string, command.remote.Command> = {};
+    // One prepared connection per host, shared by all its commands.
+    const connections = new Map<string, SshConnection>();
+    const connectionTo = (host: PlannedHost): SshConnection => {
+      let connection = connections.get(host.name);
+      if (!connection) connections.set(host.name, (connection = sshConnection(args.connection(host))));
+      return connection;
+    };
+    const commands: Record<string, RemoteCommand> = {};
     const hostByName = new Map(shape.map((p) => [p.host.name, p.host]));
     const firstControlPlane = shape.find((p) => p.host.roles.includes("controlPlane"))!.host;
     const server = apiServerUrl("127.0.0.1", spec.kubernetes.apiServer.port);
@@ -78,11 +87,11 @@ export class Provisioning extends pulumi.ComponentResource {
     // kubernetes.version, a batch's drains wait for the previous batch to be uncordoned
     // (the first batch for every control plane); on any other run nothing waits, so a
     // pool's first bring-up and scaling stay parallel.
-    const leaves = new Map<string, command.remote.Command>();
-    const drains = new Map<string, command.remote.Command>();
+    const leaves = new Map<string, RemoteCommand>();
+    const drains = new Map<string, RemoteCommand>();
     const upgradingFrom = args.guard ? args.guard.upgradingFrom : pulumi.output(null);
     // The phases in which each control plane's API server is ready again (filled with the phases below).
-    const controlPlaneReady: command.remote.Command[] = [];
+    const controlPlaneReady: RemoteCommand[] = [];
     for (const pool of spec.workers.pools) {
       const workers = shape.map((p) => p.host).filter((h) => isWorker(h) && h.pool === pool.name);
       workers.forEach((host, i) => {
@@ -93,10 +102,10 @@ export class Provisioning extends pulumi.ComponentResource {
         );
         drains.set(
           host.name,
-          new command.remote.Command(
+          new RemoteCommand(
             `${cluster}-${host.name}-drain`,
             {
-              connection: args.connection(firstControlPlane),
+              connection: connectionTo(firstControlPlane),
               // The version in the script: a new version re-runs it (an update).
               create: runInline(`# kubernetes ${spec.kubernetes.version}\n${cordonDrainScript(host.name, server)}`),
               logging: "stderr",
@@ -107,7 +116,7 @@ export class Provisioning extends pulumi.ComponentResource {
       });
     }
     // The phases come in dependency order: the last one seen for a host is its final phase.
-    const lastPhase = new Map<string, command.remote.Command>();
+    const lastPhase = new Map<string, RemoteCommand>();
     for (const phase of this.phases) {
       const host = hostByName.get(phase.host)!;
       const plan = plans.get(host.name)!;
@@ -117,13 +126,16 @@ export class Provisioning extends pulumi.ComponentResource {
       // is unchanged and healthy. Later phases re-run when the files they read change.
       const first = !lastPhase.has(host.name);
       const machine = args.machines?.[host.name];
-      commands[phase.id] = new command.remote.Command(
+      commands[phase.id] = new RemoteCommand(
         `${cluster}-${phase.id.replace("/", "-")}`,
         {
-          connection: args.connection(host),
+          connection: connectionTo(host),
           create: AS_ROOT,
           stdin: first ? pulumi.secret(plan.apply((p) => `set -euo pipefail\n# The files, in a subshell: its umask stays there.\n(\n${fileBundleScript(p.files)})\n${phaseScript(phase)}`)) : phaseScript(phase),
-          triggers: [pulumi.secret(plan.apply((p) => filesDigest(p.files, triggerPaths)))],
+          // A change to the bundle changes stdin: an update, which runs create again. Triggers
+          // would replace the command instead, and a replacement runs the old one's delete:
+          // on hosts, the reset. So only later phases (which have no delete) use them.
+          ...(first ? {} : { triggers: [pulumi.secret(plan.apply((p) => filesDigest(p.files, triggerPaths)))] }),
           ...(first && args.resetOnDelete ? { delete: runInline(resetScript()) } : {}),
           // The file bundle prints nothing; steps report progress on stderr.
           logging: "stderr",
@@ -153,10 +165,10 @@ export class Provisioning extends pulumi.ComponentResource {
       if (!isWorker(host)) continue;
       leaves.set(
         host.name,
-        new command.remote.Command(
+        new RemoteCommand(
           `${cluster}-${host.name}-leave`,
           {
-            connection: args.connection(firstControlPlane),
+            connection: connectionTo(firstControlPlane),
             create: `true # kubernetes ${spec.kubernetes.version}`,
             update: runInline(uncordonScript(host.name, server)),
             delete: runInline(removeNodeScript(host.name, server)),
@@ -171,9 +183,9 @@ export class Provisioning extends pulumi.ComponentResource {
     for (const member of members) {
       const other = members.find((m) => m !== member);
       if (!other) continue;
-      new command.remote.Command(
+      new RemoteCommand(
         `${cluster}-${member.name}-etcd-leave`,
-        { connection: args.connection(other), create: "true", delete: runInline(leaveScript(member, members.filter((m) => m !== member))), logging: "stderr" },
+        { connection: connectionTo(other), create: "true", delete: runInline(leaveScript(member, members.filter((m) => m !== member))), logging: "stderr" },
         { parent: this, dependsOn: [lastPhase.get(member.name)!] },
       );
     }

@@ -71,11 +71,19 @@ test("hosts-ha: each host's first phase carries its files, phases in plan order,
   assert.equal(unwrapSecrets(etcdLeave.inputs.connection).host, "192.168.10.11");
   assert.match(decodeInline(etcdLeave.inputs.delete), /member remove "\$id"/);
   for (const c of commands(run).filter((c) => !/-(leave|drain)$/.test(c.name))) {
-    assert.ok(isSecretValue(c.inputs.triggers), `${c.name} triggers are digests kept secret`);
     const host = hosts.find((h) => c.name.startsWith(`lab-${h.name}-`))!;
     const first = firstPhases(run).find((f) => f.name.startsWith(`lab-${host.name}-0-`))!;
-    if (c !== first) assert.ok(deps(run, c.name).some((d) => d.startsWith(`lab-${host.name}-`)), `${c.name} after its host's earlier phase`);
+    if (c === first) {
+      // Its stdin (the files) changes with any file: an update that runs create again.
+      assert.equal(c.inputs.triggers, undefined, `${c.name}: no triggers (a replacement would run its delete, the reset)`);
+      assert.ok(isSecretValue(c.inputs.stdin));
+    } else {
+      assert.ok(isSecretValue(c.inputs.triggers), `${c.name} triggers are digests kept secret`);
+      assert.ok(deps(run, c.name).some((d) => d.startsWith(`lab-${host.name}-`)), `${c.name} after its host's earlier phase`);
+    }
   }
+  // A changed trigger replaces a command, and a replacement runs the old command's delete.
+  for (const c of commands(run)) assert.ok(!(c.inputs.delete !== undefined && c.inputs.triggers !== undefined), `${c.name}: a delete and triggers together`);
 });
 
 test("aws-ha: provisioning goes through the bastion, waits for each machine, and never resets (machines are deleted instead)", async () => {
