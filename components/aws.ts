@@ -145,7 +145,9 @@ export class MachineGroup extends pulumi.ComponentResource {
           ...(args.instanceProfile?.(host) ? { iamInstanceProfile: args.instanceProfile(host) } : {}),
           tags: tagsFor(args.spec.name, host.name, { "drydock:roles": host.roles.join(","), ...(host.pool ? { "drydock:pool": host.pool } : {}) }),
         },
-        { parent: this },
+        // Its private address is fixed by the plan, and two instances cannot hold it at once:
+        // a replacement deletes the old instance first.
+        { parent: this, deleteBeforeReplace: true },
       );
     }
     this.registerOutputs({});

@@ -31,7 +31,7 @@ export interface ProvisioningArgs {
   /** How to reach each host over SSH (user, key, bastion). */
   readonly connection: (host: PlannedHost) => pulumi.Input<Connection>;
   /** Machines a host's provisioning waits for (aws instances). */
-  readonly machines?: Readonly<Record<string, pulumi.Resource>>;
+  readonly machines?: Readonly<Record<string, pulumi.CustomResource>>;
   /** Must succeed before any host is touched; says whether this run upgrades Kubernetes. */
   readonly guard?: VersionGuard;
   /** Reset hosts when their provisioning is destroyed (the hosts backend). */
@@ -115,6 +115,19 @@ export class Provisioning extends pulumi.ComponentResource {
         );
       });
     }
+    // A new machine (a replaced instance, a reinstalled host) gets all its phases again: the
+    // command line names the machine, so a change is an update of each phase, which runs it.
+    // (Only inputs make Pulumi run a command again; a replaced dependency does not.)
+    const reprovision = new Map(spec.infrastructure.provider === "hosts" ? spec.infrastructure.hosts.map((h) => [h.name, h.reprovision]) : []);
+    const phaseCommands = new Map<string, pulumi.Input<string>>();
+    const phaseCommand = (host: PlannedHost): pulumi.Input<string> => {
+      if (!phaseCommands.has(host.name)) {
+        const machine = args.machines?.[host.name];
+        const count = reprovision.get(host.name) ?? 0;
+        phaseCommands.set(host.name, machine ? pulumi.interpolate`${AS_ROOT} # machine ${machine.id}` : count > 0 ? `${AS_ROOT} # reprovision ${count}` : AS_ROOT);
+      }
+      return phaseCommands.get(host.name)!;
+    };
     // The phases come in dependency order: the last one seen for a host is its final phase.
     const lastPhase = new Map<string, RemoteCommand>();
     for (const phase of this.phases) {
@@ -130,7 +143,7 @@ export class Provisioning extends pulumi.ComponentResource {
         `${cluster}-${phase.id.replace("/", "-")}`,
         {
           connection: connectionTo(host),
-          create: AS_ROOT,
+          create: phaseCommand(host),
           stdin: first ? pulumi.secret(plan.apply((p) => `set -euo pipefail\n# The files, in a subshell: its umask stays there.\n(\n${fileBundleScript(p.files)})\n${phaseScript(phase)}`)) : phaseScript(phase),
           // A change to the bundle changes stdin: an update, which runs create again. Triggers
           // would replace the command instead, and a replacement runs the old one's delete:

@@ -29,6 +29,8 @@ export interface ExistingHost {
   readonly roles: readonly HostRole[];
   /** The worker pool; null for hosts without the worker role. */
   readonly pool: string | null;
+  /** Raised after the machine was reinstalled: every provisioning command of the host runs again. */
+  readonly reprovision: number;
 }
 
 export interface AwsInfrastructure extends Omit<AwsInfra, "availabilityZones"> {
@@ -158,6 +160,7 @@ export function normalize(parsed: Parsed): ClusterSpec {
     address: h.address,
     roles: [...new Set(h.roles)],
     pool: h.roles.includes("worker") ? (h.pool ?? DEFAULT_POOL) : null,
+    reprovision: h.reprovision,
   }));
   const etcdHosts = hostsWithRole(hosts, "etcd");
   const cpHosts = hostsWithRole(hosts, "controlPlane");
@@ -215,7 +218,7 @@ export function specToInput(spec: ClusterSpec): Record<string, unknown> {
     const endpoint = Object.fromEntries(Object.entries(infra.apiEndpoint).filter(([, v]) => v !== null));
     infrastructure = {
       provider: infra.provider,
-      hosts: infra.hosts.map((h) => ({ name: h.name, address: h.address, roles: h.roles, ...(h.pool ? { pool: h.pool } : {}) })),
+      hosts: infra.hosts.map((h) => ({ name: h.name, address: h.address, roles: h.roles, ...(h.pool ? { pool: h.pool } : {}), ...(h.reprovision > 0 ? { reprovision: h.reprovision } : {}) })),
       ssh: infra.ssh,
       ...(Object.keys(endpoint).length > 0 ? { apiEndpoint: endpoint } : {}),
     };

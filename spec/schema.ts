@@ -175,6 +175,8 @@ const hostEntry = strict({
   address: ipv4,
   roles: z.array(z.enum(HOST_ROLES)).min(1, { error: "needs at least one role: controlPlane, etcd or worker" }),
   pool: dnsLabel(40).optional(),
+  /** Raised after the machine was reinstalled: the host's provisioning runs again. */
+  reprovision: z.number().int().min(0, { error: "must be a whole number, 0 or more (raise it to provision the host again)" }).default(0),
 });
 
 const bastionHost = strict({

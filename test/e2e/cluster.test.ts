@@ -341,7 +341,13 @@ test("a control-plane host replaced (reset to bare, provisioned again by the nex
   const wiped = await firstExecutor.exec(reset.connection, reset.delete!, "");
   assert.equal(wiped.code, 0, wiped.stderr);
   assert.notEqual((await host.ssh("test -e /etc/etcd/etcd.conf.yml")).code, 0, "the host is bare");
-  await runProgram(new RemoteExecutor(lan.netns, workDir), stateOf(firstRun));
+  // What a user does after reinstalling a machine: raise its reprovision.
+  clusterSpec.infrastructure.hosts.find((h: { name: string }) => h.name === host.name).reprovision = 1;
+  writeFileSync(config["drydock:specFile"]!, stringify(clusterSpec));
+  const executor = new RemoteExecutor(lan.netns, workDir);
+  await runProgram(executor, stateOf(firstRun));
+  const phases = executor.executed.filter((c) => new RegExp(`^e2e-${host.name}-\\d+-`).test(c.name));
+  assert.ok(phases.length > 0 && phases.every((c) => c.command === "sudo -n bash -s # reprovision 1"), phases.map((c) => `${c.name}: ${c.command}`).join("; "));
   polling = false;
   await poller;
 

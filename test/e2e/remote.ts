@@ -23,6 +23,8 @@ export const UNRUNNABLE_STEPS: Readonly<Record<string, string>> = {
 export interface ExecutedCommand {
   readonly name: string;
   readonly host: string;
+  /** The command line run (the resource's create). */
+  readonly command: string;
   readonly ran: readonly string[];
   readonly skipped: readonly string[];
   readonly delete: string | undefined;
@@ -87,7 +89,7 @@ export class RemoteExecutor {
       this.failures.push(failure);
       throw new Error(failure);
     }
-    this.executed.push({ name, host: connection.host, ran, skipped, delete: inputs.delete, connection });
+    this.executed.push({ name, host: connection.host, command: String(inputs.create), ran, skipped, delete: inputs.delete, connection });
     return { stdout: r.stdout, stderr: r.stderr };
   };
 

@@ -31,6 +31,8 @@ export interface ProgramRun {
   readonly exports: Record<string, unknown>;
   /** "<type>::<name>" -> names of the resources it explicitly depends on. */
   readonly dependsOn: ReadonlyMap<string, string[]>;
+  /** "<type>::<name>" of resources registered with deleteBeforeReplace. */
+  readonly deleteBeforeReplace: ReadonlySet<string>;
 }
 
 export const REMOTE_COMMAND = "command:remote:Command";
@@ -66,11 +68,13 @@ function providerFor(serialized: string): pulumi.dynamic.ResourceProvider {
 // dependsOn and those implied by inputs); the mock API does not pass it on, so
 // the monitor's method is wrapped once to record it.
 let currentDependencies: Map<string, string[]> | null = null;
+let currentDeleteBeforeReplace: Set<string> | null = null;
 const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: { prototype: any } };
 const originalRegister = MockMonitor.prototype.registerResource;
 MockMonitor.prototype.registerResource = function (req: any, callback: unknown) {
   const urns: string[] = req.getDependenciesList();
   currentDependencies?.set(`${req.getType()}::${req.getName()}`, urns.map((u) => u.split("::").pop()!));
+  if (req.getDeletebeforereplace()) currentDeleteBeforeReplace?.add(`${req.getType()}::${req.getName()}`);
   return originalRegister.call(this, req, callback);
 };
 
@@ -182,9 +186,11 @@ export async function runIndex(config: Record<string, string>, options: RunOptio
   pulumi.runtime.setAllConfig(withKey, Object.keys(withKey).includes("drydock:sshPrivateKey") ? ["drydock:sshPrivateKey"] : []);
   const dependsOn = new Map<string, string[]>();
   currentDependencies = dependsOn;
+  const deleteBeforeReplace = new Set<string>();
+  currentDeleteBeforeReplace = deleteBeforeReplace;
   const entry = require.resolve(join(ROOT, "index.ts"));
   delete require.cache[entry];
   const exports = require(entry) as Record<string, unknown>;
   await waitForRPCs();
-  return { resources, exports, dependsOn };
+  return { resources, exports, dependsOn, deleteBeforeReplace };
 }

@@ -100,6 +100,31 @@ test("aws-ha: provisioning goes through the bastion, waits for each machine, and
     assert.ok(isSecretValue(f.inputs.connection), "SSH key is a secret");
     assert.equal(connection.dialErrorLimit, 40, "bounded SSH retries after boot");
   }
+  // A replaced instance gets every phase again: each phase's command line names its instance.
+  for (const c of commands(run).filter((c) => !/-(drain|leave)$/.test(c.name))) {
+    const host = c.name.replace(/^prod-/, "").replace(/-\d+-[a-z-]+$/, "");
+    assert.equal(c.inputs.create, `sudo -n bash -s # machine prod-${host}-id`, c.name);
+  }
+  // Instances hold planned addresses: a replacement must free the address first.
+  const instances = run.resources.filter((r) => r.type === "aws:ec2/instance:Instance" && r.name !== "prod-bastion");
+  assert.equal(instances.length, 9);
+  for (const i of instances) assert.ok(run.deleteBeforeReplace.has(`${i.type}::${i.name}`), `${i.name} is deleted before its replacement`);
+});
+
+test("raising a host's reprovision runs all of that host's phases again and changes nothing else", async () => {
+  const { hostsBase } = await import("../helpers");
+  const { stateOf } = await import("./harness");
+  const spec = hostsBase();
+  const config = () => ({ "drydock:cluster": JSON.stringify(spec) });
+  const first = await runIndex(config());
+  spec.infrastructure.hosts.find((h: { name: string }) => h.name === "cp-2").reprovision = 1;
+  const second = await runIndex(config(), { priorState: stateOf(first) });
+  const inputs = new Map(first.resources.map((r) => [`${r.type}::${r.name}`, JSON.stringify(unwrapSecrets(r.inputs))]));
+  const changed = second.resources.filter((r) => inputs.get(`${r.type}::${r.name}`) !== JSON.stringify(unwrapSecrets(r.inputs))).map((r) => r.name);
+  const cp2Phases = commands(second).filter((c) => /^test-cp-2-\d+-/.test(c.name) && !c.name.endsWith("-leave"));
+  assert.ok(cp2Phases.length >= 2);
+  assert.deepEqual(changed.sort(), cp2Phases.map((c) => c.name).sort());
+  for (const c of cp2Phases) assert.equal(c.inputs.create, "sudo -n bash -s # reprovision 1");
 });
 
 test("every host's first command waits for the version guard", async () => {

@@ -37,7 +37,7 @@ test("validate: a bad spec exits 1 with one line per problem and no stack trace"
     assert.deepEqual(lines, [
       `name: must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit (${spec}:1)`,
       `network.cni: must be one of: cilium, calico, flannel, bridge (got "weave") (${spec}:2)`,
-      `infrastructure.hosts[0].colour: unknown field; allowed fields here: name, address, roles, pool (${spec}:6)`,
+      `infrastructure.hosts[0].colour: unknown field; allowed fields here: name, address, roles, pool, reprovision (${spec}:6)`,
     ]);
     assert.doesNotMatch(stderr, /\bat .*\.ts:\d+/, "no stack trace");
   } finally {

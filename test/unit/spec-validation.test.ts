@@ -43,6 +43,8 @@ const cases: Case[] = [
   { name: "same override twice", spec: aws({ "artifacts.overrides": [0, 1].map(() => ({ name: "etcd", version: "3.6.14", url: "http://b.internal/e", sha256: "a".repeat(64) })) }), path: "artifacts.overrides[1]", gist: "overridden twice" },
   { name: "kubernetes override outside the supported minors", spec: aws({ "kubernetes.version": "1.30.2", "artifacts.overrides": ["kubelet", "kubectl"].map((name) => ({ name, version: "1.30.2", url: "http://b.internal/k", sha256: "a".repeat(64) })) }), path: "kubernetes.version", gist: "Kubernetes 1.34, 1.35, 1.36 only" },
   { name: "kubernetes override missing kubectl", spec: aws({ "kubernetes.version": "1.36.99", "artifacts.overrides": [{ name: "kubelet", version: "1.36.99", url: "http://b.internal/k", sha256: "a".repeat(64) }] }), path: "kubernetes.version", gist: "kubelet and kubectl" },
+  { name: "host reprovision negative", spec: hosts({ "infrastructure.hosts[3].reprovision": -1 }), path: "infrastructure.hosts[3].reprovision", gist: "0 or more" },
+  { name: "host reprovision fractional", spec: hosts({ "infrastructure.hosts[3].reprovision": 1.5 }), path: "infrastructure.hosts[3].reprovision", gist: "" },
   { name: "pool maxUnavailable zero", spec: aws({ "workers.pools": [{ name: "a", count: 2, maxUnavailable: 0 }] }), path: "workers.pools[0].maxUnavailable", gist: "at least 1" },
   { name: "etcd version not in catalog", spec: aws({ "etcd.version": "3.4.0" }), path: "etcd.version", gist: /supported: 3\.6\.14/ },
   { name: "containerd version not in catalog", spec: aws({ "containerd.version": "1.6.0" }), path: "containerd.version", gist: /supported: 2\.3\.4/ },
