@@ -191,3 +191,28 @@ test("a Kubernetes upgrade takes workers in batches of maxUnavailable, after the
   const after = await runIndex(config(), { priorState: stateOf(upgrade) });
   for (let i = 1; i <= 5; i++) assert.deepEqual(workerDeps(after, `w-${i}`), [], `w-${i} after the upgrade run`);
 });
+
+test("a certificate rotation re-runs what read the certificates, and never replaces a command whose delete resets a host", async () => {
+  const { hostsBase } = await import("../helpers");
+  const { stateOf } = await import("./harness");
+  const spec = hostsBase();
+  const config = () => ({ "drydock:cluster": JSON.stringify(spec) });
+  const first = await runIndex(config());
+  spec.pki = { rotation: 1 };
+  const second = await runIndex(config(), { priorState: stateOf(first) });
+  const before = new Map(commands(first).map((c) => [c.name, unwrapSecrets(c.inputs)]));
+  // What the engine does with a command, from its inputs: triggers are replace-on-change.
+  const operation = (name: string, now: Record<string, any>) => {
+    const was = before.get(name)!;
+    if (JSON.stringify(was) === JSON.stringify(now)) return "same";
+    return JSON.stringify(was.triggers) !== JSON.stringify(now.triggers) ? "replace" : "update";
+  };
+  const ops = new Map(commands(second).map((c) => [c.name, operation(c.name, unwrapSecrets(c.inputs))]));
+  for (const c of firstPhases(second)) assert.equal(ops.get(c.name), "update", `${c.name}: new files arrive as an update`);
+  for (const c of commands(second)) {
+    if (c.inputs.delete !== undefined) assert.notEqual(ops.get(c.name), "replace", `${c.name} has a delete and would be replaced`);
+  }
+  // The phases that restart services reading certificates run again; the worker drains do not.
+  assert.equal(ops.get(commands(second).find((c) => c.name.startsWith("test-cp-2-") && c.name.endsWith("-kubelet-start"))!.name), "replace");
+  assert.equal(ops.get("test-w-1-drain"), "same");
+});
