@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { join } from "node:path";
 import { ROOT } from "../helpers";
+import { REMOTE_COMMAND_TYPE } from "../../components/lean-resources";
 
 const requireFromString = require("require-from-string") as (code: string) => { handler: () => pulumi.dynamic.ResourceProvider };
 // Present in the runtime's JavaScript but not in its typings: waits for every
@@ -35,7 +36,7 @@ export interface ProgramRun {
   readonly deleteBeforeReplace: ReadonlySet<string>;
 }
 
-export const REMOTE_COMMAND = "command:remote:Command";
+export const REMOTE_COMMAND = REMOTE_COMMAND_TYPE;
 
 export function isSecretValue(value: unknown): boolean {
   return typeof value === "object" && value !== null && (value as any)[specialSigKey] === specialSecretSig;
