@@ -78,19 +78,31 @@ export class RemoteExecutor {
     return runAsync(...inNetns(this.lanNetns, "ssh", args), { input: stdin, timeoutMs });
   }
 
-  /** The harness's remoteCommand hook: runs a resource's create. */
-  readonly create = async (name: string, inputs: Record<string, any>): Promise<{ stdout: string; stderr: string }> => {
+  /** The harness's remoteCommand hook: runs a resource's create, or on an update its update (else its create). */
+  readonly run = async (name: string, inputs: Record<string, any>, operation: "create" | "update"): Promise<{ stdout: string; stderr: string }> => {
     if (inputs.environment && Object.keys(inputs.environment).length > 0) throw new Error(`${name}: remote environment variables are not supported here`);
     const connection = inputs.connection as Connection;
     const { script, ran, skipped } = cutUnrunnable(String(inputs.stdin ?? ""));
-    const r = await this.exec(connection, String(inputs.create), script);
+    const command = String(operation === "update" && inputs.update !== undefined ? inputs.update : inputs.create);
+    const r = await this.exec(connection, command, script);
     if (r.code !== 0) {
       const failure = `${name} on ${connection.host} failed (${r.code}):\n${r.stderr.trim().slice(-4000)}`;
       this.failures.push(failure);
       throw new Error(failure);
     }
-    this.executed.push({ name, host: connection.host, command: String(inputs.create), ran, skipped, delete: inputs.delete, connection });
+    this.executed.push({ name, host: connection.host, command, ran, skipped, delete: inputs.delete, connection });
     return { stdout: r.stdout, stderr: r.stderr };
+  };
+
+  /** Deletes of replaced commands that ran (the harness's remoteDelete hook). */
+  readonly replacedDeletes: string[] = [];
+
+  /** The harness's remoteDelete hook: a replaced command's delete, run as the engine would once the run is done. */
+  readonly deleteReplaced = async (name: string, inputs: Record<string, any>): Promise<void> => {
+    if (inputs.delete === undefined) return;
+    this.replacedDeletes.push(name);
+    const r = await this.exec(inputs.connection as Connection, String(inputs.delete), "");
+    if (r.code !== 0) this.failures.push(`${name}: the replaced command's delete failed (${r.code}):\n${r.stderr.trim().slice(-4000)}`);
   };
 
   /** Runs every delete in reverse order of creation, as `pulumi destroy` would; returns what each printed. */

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { loadSpecFile, requireSpec } from "../../spec";
 import { planAddresses } from "../../spec/addresses";
 import { EXAMPLES_DIR } from "../helpers";
-import { isSecretValue, REMOTE_COMMAND, runIndex, unwrapSecrets, type ProgramRun } from "./harness";
+import { commandOperation, isSecretValue, REMOTE_COMMAND, runIndex, unwrapSecrets, type ProgramRun } from "./harness";
 
 const COMMAND = REMOTE_COMMAND;
 const commands = (run: ProgramRun) => run.resources.filter((r) => r.type === COMMAND);
@@ -201,13 +201,8 @@ test("a certificate rotation re-runs what read the certificates, and never repla
   spec.pki = { rotation: 1 };
   const second = await runIndex(config(), { priorState: stateOf(first) });
   const before = new Map(commands(first).map((c) => [c.name, unwrapSecrets(c.inputs)]));
-  // What the engine does with a command, from its inputs: triggers are replace-on-change.
-  const operation = (name: string, now: Record<string, any>) => {
-    const was = before.get(name)!;
-    if (JSON.stringify(was) === JSON.stringify(now)) return "same";
-    return JSON.stringify(was.triggers) !== JSON.stringify(now.triggers) ? "replace" : "update";
-  };
-  const ops = new Map(commands(second).map((c) => [c.name, operation(c.name, unwrapSecrets(c.inputs))]));
+  // What the engine does with each command, from its inputs (triggers are replace-on-change).
+  const ops = new Map(commands(second).map((c) => [c.name, commandOperation(before.get(c.name), unwrapSecrets(c.inputs))]));
   for (const c of firstPhases(second)) assert.equal(ops.get(c.name), "update", `${c.name}: new files arrive as an update`);
   for (const c of commands(second)) {
     if (c.inputs.delete !== undefined) assert.notEqual(ops.get(c.name), "replace", `${c.name} has a delete and would be replaced`);
