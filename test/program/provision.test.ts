@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadSpecFile, requireSpec } from "../../spec";
 import { planAddresses } from "../../spec/addresses";
-import { EXAMPLES_DIR } from "../helpers";
-import { commandOperation, isSecretValue, REMOTE_COMMAND, runIndex, unwrapSecrets, type ProgramRun } from "./harness";
+import { EXAMPLES_DIR, hostsBase } from "../helpers";
+import { commandOperation, isSecretValue, REMOTE_COMMAND, runIndex, stateOf, unwrapSecrets, type ProgramRun } from "./harness";
 
 const COMMAND = REMOTE_COMMAND;
 const commands = (run: ProgramRun) => run.resources.filter((r) => r.type === COMMAND);
@@ -111,14 +111,17 @@ test("aws-ha: provisioning goes through the bastion, waits for each machine, and
   for (const i of instances) assert.ok(run.deleteBeforeReplace.has(`${i.type}::${i.name}`), `${i.name} is deleted before its replacement`);
 });
 
-test("raising a host's reprovision runs all of that host's phases again and changes nothing else", async () => {
-  const { hostsBase } = await import("../helpers");
-  const { stateOf } = await import("./harness");
+/** The hosts example cluster run, then run again after `change` to its spec, against the first run's state. */
+async function runAgainAfter(change: (spec: Record<string, any>) => void): Promise<{ first: ProgramRun; second: ProgramRun }> {
   const spec = hostsBase();
   const config = () => ({ "drydock:cluster": JSON.stringify(spec) });
   const first = await runIndex(config());
-  spec.infrastructure.hosts.find((h: { name: string }) => h.name === "cp-2").reprovision = 1;
-  const second = await runIndex(config(), { priorState: stateOf(first) });
+  change(spec);
+  return { first, second: await runIndex(config(), { priorState: stateOf(first) }) };
+}
+
+test("raising a host's reprovision runs all of that host's phases again and changes nothing else", async () => {
+  const { first, second } = await runAgainAfter((spec) => (spec.infrastructure.hosts.find((h: { name: string }) => h.name === "cp-2").reprovision = 1));
   const inputs = new Map(first.resources.map((r) => [`${r.type}::${r.name}`, JSON.stringify(unwrapSecrets(r.inputs))]));
   const changed = second.resources.filter((r) => inputs.get(`${r.type}::${r.name}`) !== JSON.stringify(unwrapSecrets(r.inputs))).map((r) => r.name);
   const cp2Phases = commands(second).filter((c) => /^test-cp-2-\d+-/.test(c.name) && !c.name.endsWith("-leave"));
@@ -193,13 +196,7 @@ test("a Kubernetes upgrade takes workers in batches of maxUnavailable, after the
 });
 
 test("a certificate rotation re-runs what read the certificates, and never replaces a command whose delete resets a host", async () => {
-  const { hostsBase } = await import("../helpers");
-  const { stateOf } = await import("./harness");
-  const spec = hostsBase();
-  const config = () => ({ "drydock:cluster": JSON.stringify(spec) });
-  const first = await runIndex(config());
-  spec.pki = { rotation: 1 };
-  const second = await runIndex(config(), { priorState: stateOf(first) });
+  const { first, second } = await runAgainAfter((spec) => (spec.pki = { rotation: 1 }));
   const before = new Map(commands(first).map((c) => [c.name, unwrapSecrets(c.inputs)]));
   // What the engine does with each command, from its inputs (triggers are replace-on-change).
   const ops = new Map(commands(second).map((c) => [c.name, commandOperation(before.get(c.name), unwrapSecrets(c.inputs))]));
