@@ -6,25 +6,19 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { requireSpec, validateSpec } from "../../spec";
 import { planAddresses } from "../../spec/addresses";
 import { etcdMembers } from "../../hosts/etcd";
 import { RESTORE_SCRIPT, SNAPSHOT_SCRIPT } from "../../hosts/etcd-backup";
-import { hostsBase } from "../helpers";
-import { ProcessGroup, etcdClient, etcdctlWith, renderToTemp, requireBinaries, run, waitFor, writeLocalEtcdConfig } from "./helpers";
+import { ProcessGroup, etcdClient, etcdctlWith, renderToTemp, requireBinaries, run, waitFor, writeLocalEtcdConfig, hostsSpec } from "./helpers";
 
 before(() => requireBinaries("etcd", "etcdctl"));
 
 test("snapshot with retention, then restore the whole quorum from one snapshot", async () => {
-  const input = hostsBase();
-  input.name = "backup";
-  input.etcd = { snapshots: { intervalHours: 1, retain: 2 } };
-  input.infrastructure.hosts = [
-    ...[1, 2, 3].map((i) => ({ name: `etcd-${i}`, address: `127.0.0.${100 + i}`, roles: ["etcd"] })),
-    { name: "cp-1", address: "127.0.0.104", roles: ["controlPlane"] },
-  ];
-  delete input.infrastructure.apiEndpoint;
-  const spec = requireSpec(validateSpec(input));
+  const spec = hostsSpec({
+    name: "backup",
+    etcd: { snapshots: { intervalHours: 1, retain: 2 } },
+    hosts: [...[1, 2, 3].map((i) => ({ name: `etcd-${i}`, address: `127.0.0.${100 + i}`, roles: ["etcd"] })), { name: "cp-1", address: "127.0.0.104", roles: ["controlPlane"] }],
+  });
   const r = renderToTemp(spec);
   const work = mkdtempSync(join(tmpdir(), "drydock-backup-"));
   const procs = new ProcessGroup();

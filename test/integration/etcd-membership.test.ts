@@ -8,28 +8,25 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { requireSpec, validateSpec } from "../../spec";
 import { planAddresses, type PlannedHost } from "../../spec/addresses";
 import { certificateInventory } from "../../pki/inventory";
 import { issuePki } from "../../pki/issue";
 import { etcdConfig, etcdMembers } from "../../hosts/etcd";
 import { JOIN_SCRIPT, joinScript, leaveScript } from "../../hosts/etcd-membership";
 import { renderCluster } from "../../hosts/render";
-import { hostsBase } from "../helpers";
-import { ProcessGroup, requireBinaries, run, waitFor, writeLocalEtcdConfig } from "./helpers";
+import { ProcessGroup, requireBinaries, run, waitFor, writeLocalEtcdConfig, hostsSpec } from "./helpers";
 
 before(() => requireBinaries("etcd", "etcdctl"));
 
 const BASE = 110;
 function specWith(members: number) {
-  const input = hostsBase();
-  input.name = "members";
-  input.infrastructure.hosts = [
-    ...Array.from({ length: members }, (_, i) => ({ name: `etcd-${i + 1}`, address: `127.0.0.${BASE + i + 1}`, roles: ["etcd"] })),
-    { name: "cp-1", address: `127.0.0.${BASE + 9}`, roles: ["controlPlane"] },
-  ];
-  delete input.infrastructure.apiEndpoint;
-  return requireSpec(validateSpec(input));
+  return hostsSpec({
+    name: "members",
+    hosts: [
+      ...Array.from({ length: members }, (_, i) => ({ name: `etcd-${i + 1}`, address: `127.0.0.${BASE + i + 1}`, roles: ["etcd"] })),
+      { name: "cp-1", address: `127.0.0.${BASE + 9}`, roles: ["controlPlane"] },
+    ],
+  });
 }
 
 function etcdctlAsync(args: string[], pkiDir: string, endpoints: string): Promise<number | null> {

@@ -8,23 +8,20 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { requireSpec, validateSpec } from "../../spec";
 import { planAddresses } from "../../spec/addresses";
 import { ETCD_CONFIG_PATH, etcdConfig, etcdMembers } from "../../hosts/etcd";
-import { hostsBase } from "../helpers";
-import { ProcessGroup, etcdClient, etcdctlWith, renderToTemp, requireBinaries, waitFor, writeLocalEtcdConfig } from "./helpers";
+import { ProcessGroup, etcdClient, etcdctlWith, renderToTemp, requireBinaries, waitFor, writeLocalEtcdConfig, hostsSpec } from "./helpers";
 
 before(() => requireBinaries("etcd", "etcdctl"));
 
 function specWith(members: number, base: number) {
-  const input = hostsBase();
-  input.name = `quorum${members}`;
-  input.infrastructure.hosts = [
-    ...Array.from({ length: members }, (_, i) => ({ name: `etcd-${i + 1}`, address: `127.0.0.${base + i}`, roles: ["etcd"] })),
-    { name: "cp-1", address: `127.0.0.${base + members}`, roles: ["controlPlane"] },
-  ];
-  delete input.infrastructure.apiEndpoint;
-  return requireSpec(validateSpec(input));
+  return hostsSpec({
+    name: `quorum${members}`,
+    hosts: [
+      ...Array.from({ length: members }, (_, i) => ({ name: `etcd-${i + 1}`, address: `127.0.0.${base + i}`, roles: ["etcd"] })),
+      { name: "cp-1", address: `127.0.0.${base + members}`, roles: ["controlPlane"] },
+    ],
+  });
 }
 
 async function quorumScenario(memberCount: number, base: number) {

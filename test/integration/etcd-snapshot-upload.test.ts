@@ -9,12 +9,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { requireSpec, validateSpec } from "../../spec";
 import { planAddresses } from "../../spec/addresses";
 import { etcdMembers } from "../../hosts/etcd";
 import { snapshotScript } from "../../hosts/etcd-backup";
-import { hostsBase } from "../helpers";
-import { ProcessGroup, etcdClient, etcdctlWith, renderToTemp, requireBinaries, runAsync, waitFor, writeLocalEtcdConfig } from "./helpers";
+import { ProcessGroup, etcdClient, etcdctlWith, renderToTemp, requireBinaries, runAsync, waitFor, writeLocalEtcdConfig, hostsSpec } from "./helpers";
 
 before(() => requireBinaries("etcd", "etcdctl", "curl"));
 
@@ -49,14 +47,13 @@ async function listen(server: Server): Promise<string> {
 }
 
 test("aws: each verified snapshot is uploaded with the instance role, SigV4-signed, encrypted; a refused upload fails the run", async () => {
-  const input = hostsBase();
-  input.name = "upload";
-  input.infrastructure.hosts = [
-    { name: "etcd-1", address: "127.0.0.111", roles: ["etcd"] },
-    { name: "cp-1", address: "127.0.0.112", roles: ["controlPlane"] },
-  ];
-  delete input.infrastructure.apiEndpoint;
-  const spec = requireSpec(validateSpec(input));
+  const spec = hostsSpec({
+    name: "upload",
+    hosts: [
+      { name: "etcd-1", address: "127.0.0.111", roles: ["etcd"] },
+      { name: "cp-1", address: "127.0.0.112", roles: ["controlPlane"] },
+    ],
+  });
   const r = renderToTemp(spec);
   const work = mkdtempSync(join(tmpdir(), "drydock-upload-"));
   const procs = new ProcessGroup();

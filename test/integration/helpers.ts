@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { renderCluster, type RenderOptions, type RenderedTree } from "../../hosts/render";
 import { writeRenderedTree } from "../../cli/write-tree";
 import { stringify } from "yaml";
-import type { ClusterSpec } from "../../spec";
+import { requireSpec, validateSpec, type ClusterSpec } from "../../spec";
+import { hostsBase } from "../helpers";
 import type { PlannedHost } from "../../spec/addresses";
 import { etcdConfig } from "../../hosts/etcd";
 
@@ -19,6 +20,16 @@ export function requireBinaries(...names: string[]): void {
   if (missing.length > 0) {
     throw new Error(`missing programs: ${missing.join(", ")}; install them with: apt-get install -y ${DEBIAN_PACKAGES}`);
   }
+}
+
+/**
+ * A validated spec on the hosts backend with the given hosts (loopback addresses in these
+ * tests) and other top-level fields; an API endpoint only when given.
+ */
+export function hostsSpec(fields: { name: string; hosts: Record<string, unknown>[]; apiEndpoint?: Record<string, unknown> } & Record<string, unknown>): ClusterSpec {
+  const { hosts, apiEndpoint, ...rest } = fields;
+  const { apiEndpoint: _vip, ...infrastructure } = hostsBase().infrastructure;
+  return requireSpec(validateSpec({ ...hostsBase(), ...rest, infrastructure: { ...infrastructure, hosts, ...(apiEndpoint ? { apiEndpoint } : {}) } }));
 }
 
 export interface RunOptions {

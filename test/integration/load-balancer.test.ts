@@ -11,7 +11,7 @@ import { requireSpec, validateSpec } from "../../spec";
 import { planAddresses } from "../../spec/addresses";
 import { HAPROXY_CONFIG_PATH, haproxyConfig, INTERFACE_PLACEHOLDER, KEEPALIVED_TEMPLATE_PATH } from "../../hosts/load-balancer";
 import { hostsBase } from "../helpers";
-import { ProcessGroup, freePort, renderToTemp, requireBinaries, run, runOk, waitFor, runAsync } from "./helpers";
+import { ProcessGroup, freePort, renderToTemp, requireBinaries, run, runOk, waitFor, runAsync, hostsSpec } from "./helpers";
 import { startApiServerStandIn } from "./apiserver-standin";
 
 before(() => requireBinaries("haproxy", "keepalived", "kubectl", "ip"));
@@ -19,16 +19,16 @@ before(() => requireBinaries("haproxy", "keepalived", "kubectl", "ip"));
 const VIP = "127.0.0.90";
 
 async function loadBalancedSpec() {
-  const input = hostsBase();
-  input.name = "vip";
-  input.kubernetes = { apiServer: { port: await freePort("127.0.0.91") } };
-  input.infrastructure.hosts = [
-    { name: "etcd-1", address: "127.0.0.95", roles: ["etcd"] },
-    { name: "cp-1", address: "127.0.0.91", roles: ["controlPlane"] },
-    { name: "cp-2", address: "127.0.0.92", roles: ["controlPlane"] },
-  ];
-  input.infrastructure.apiEndpoint = { vip: VIP, port: await freePort(VIP) };
-  return requireSpec(validateSpec(input));
+  return hostsSpec({
+    name: "vip",
+    kubernetes: { apiServer: { port: await freePort("127.0.0.91") } },
+    hosts: [
+      { name: "etcd-1", address: "127.0.0.95", roles: ["etcd"] },
+      { name: "cp-1", address: "127.0.0.91", roles: ["controlPlane"] },
+      { name: "cp-2", address: "127.0.0.92", roles: ["controlPlane"] },
+    ],
+    apiEndpoint: { vip: VIP, port: await freePort(VIP) },
+  });
 }
 
 test("haproxy on the VIP carries kubectl to healthy API servers, and keeps doing so when one stops", async () => {

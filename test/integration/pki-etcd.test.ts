@@ -5,9 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { requireSpec, validateSpec } from "../../spec";
-import { hostsBase } from "../helpers";
-import { ProcessGroup, etcdctlWith, renderToTemp, requireBinaries, waitFor } from "./helpers";
+import { ProcessGroup, etcdctlWith, renderToTemp, requireBinaries, waitFor, hostsSpec } from "./helpers";
 
 before(() => requireBinaries("etcd", "etcdctl"));
 
@@ -18,14 +16,7 @@ const MEMBERS = [
 ];
 
 function spec() {
-  const input = hostsBase();
-  input.name = "etcdtls";
-  input.infrastructure.hosts = [
-    ...MEMBERS.map((m) => ({ ...m, roles: ["etcd"] })),
-    { name: "cp-1", address: "127.0.0.44", roles: ["controlPlane"] },
-  ];
-  delete input.infrastructure.apiEndpoint;
-  return requireSpec(validateSpec(input));
+  return hostsSpec({ name: "etcdtls", hosts: [...MEMBERS.map((m) => ({ ...m, roles: ["etcd"] })), { name: "cp-1", address: "127.0.0.44", roles: ["controlPlane"] }] });
 }
 
 test("etcd accepts the rendered certificates for client and peer TLS, and refuses foreign ones", async () => {

@@ -5,10 +5,8 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { requireSpec, validateSpec } from "../../spec";
 import { kubeconfig } from "../../pki/kubeconfig";
-import { hostsBase } from "../helpers";
-import { freePort, renderToTemp, requireBinaries, runAsync } from "./helpers";
+import { freePort, renderToTemp, requireBinaries, runAsync, hostsSpec } from "./helpers";
 import { startApiServerStandIn } from "./apiserver-standin";
 
 before(() => requireBinaries("kubectl"));
@@ -16,17 +14,17 @@ before(() => requireBinaries("kubectl"));
 const VIP = "127.0.0.30";
 
 async function loopbackSpec() {
-  const input = hostsBase();
-  input.name = "loop";
-  input.kubernetes = { apiServer: { port: await freePort(VIP) } };
-  input.infrastructure.hosts = [
-    { name: "cp-1", address: "127.0.0.31", roles: ["controlPlane", "etcd"] },
-    { name: "cp-2", address: "127.0.0.32", roles: ["controlPlane", "etcd"] },
-    { name: "cp-3", address: "127.0.0.33", roles: ["controlPlane", "etcd"] },
-  ];
-  // The stand-in plays the whole endpoint: it listens on the VIP's endpoint port.
-  input.infrastructure.apiEndpoint = { vip: VIP, port: await freePort(VIP) };
-  return requireSpec(validateSpec(input));
+  return hostsSpec({
+    name: "loop",
+    kubernetes: { apiServer: { port: await freePort(VIP) } },
+    hosts: [
+      { name: "cp-1", address: "127.0.0.31", roles: ["controlPlane", "etcd"] },
+      { name: "cp-2", address: "127.0.0.32", roles: ["controlPlane", "etcd"] },
+      { name: "cp-3", address: "127.0.0.33", roles: ["controlPlane", "etcd"] },
+    ],
+    // The stand-in plays the whole endpoint: it listens on the VIP's endpoint port.
+    apiEndpoint: { vip: VIP, port: await freePort(VIP) },
+  });
 }
 
 test("kubectl get --raw /readyz through the endpoint succeeds with the rendered admin kubeconfig, fails with a foreign client certificate", async () => {

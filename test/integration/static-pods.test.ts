@@ -6,10 +6,8 @@ import assert from "node:assert/strict";
 import { copyFileSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parse } from "yaml";
-import { requireSpec, validateSpec } from "../../spec";
 import { CONTROL_PLANE_COMPONENTS, INPUTS_ANNOTATION, installedManifest, stagedManifest, STATIC_POD_INSTALLER, type ControlPlaneComponent } from "../../hosts/control-plane";
-import { hostsBase } from "../helpers";
-import { freePort, renderToTemp, requireBinaries, runAsync, type RenderedDir } from "./helpers";
+import { freePort, renderToTemp, requireBinaries, runAsync, type RenderedDir, hostsSpec } from "./helpers";
 import { podDiscovery, startApiServerStandIn } from "./apiserver-standin";
 
 before(() => requireBinaries("kubectl", "bash", "awk", "sha256sum"));
@@ -17,15 +15,15 @@ before(() => requireBinaries("kubectl", "bash", "awk", "sha256sum"));
 const CP = "127.0.0.41";
 
 async function loopbackSpec() {
-  const input = hostsBase();
-  input.name = "pods";
-  input.kubernetes = { apiServer: { port: await freePort(CP) } };
-  input.infrastructure.hosts = [
-    { name: "cp-1", address: CP, roles: ["controlPlane", "etcd"] },
-    { name: "w-1", address: "127.0.0.42", roles: ["worker"], pool: "general" },
-  ];
-  input.infrastructure.apiEndpoint = { vip: "127.0.0.40" };
-  return requireSpec(validateSpec(input));
+  return hostsSpec({
+    name: "pods",
+    kubernetes: { apiServer: { port: await freePort(CP) } },
+    hosts: [
+      { name: "cp-1", address: CP, roles: ["controlPlane", "etcd"] },
+      { name: "w-1", address: "127.0.0.42", roles: ["worker"], pool: "general" },
+    ],
+    apiEndpoint: { vip: "127.0.0.40" },
+  });
 }
 
 function installer(r: RenderedDir) {
