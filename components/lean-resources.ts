@@ -48,6 +48,6 @@ export type RemoteCommandArgs = Pick<command.remote.CommandArgs, "update" | "del
 /** A command run over SSH (command:remote:Command); no outputs are read. */
 export class RemoteCommand extends pulumi.CustomResource {
   constructor(name: string, args: RemoteCommandArgs, opts: pulumi.CustomResourceOptions = {}) {
-    super(REMOTE_COMMAND_TYPE, name, setOnly({ ...args }), pulumi.mergeOptions({ version: commandVersion(), additionalSecretOutputs: ["connection"], replaceOnChanges: ["triggers[*]"] }, opts));
+    super(REMOTE_COMMAND_TYPE, name, setOnly(args), pulumi.mergeOptions({ version: commandVersion(), additionalSecretOutputs: ["connection"], replaceOnChanges: ["triggers[*]"] }, opts));
   }
 }

@@ -29,6 +29,8 @@ export class Pki extends pulumi.ComponentResource {
   readonly certificates: Readonly<Record<string, Certificate>>;
   readonly serviceAccountKey: PrivateKey;
   readonly encryptionKey: RandomKey;
+  /** The CAs, service-account key and encryption key every host's material holds. */
+  private readonly shared: pulumi.Output<[Record<string, IssuedCertificate>, string, string]>;
 
   constructor(name: string, args: PkiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("drydock:index:Pki", name, {}, opts);
@@ -48,16 +50,15 @@ export class Pki extends pulumi.ComponentResource {
     for (const cert of inventory.certificates) {
       const ca = cas[cert.ca];
       // Plain values where the names are known: every Output costs the SDK kilobytes, per node.
-      const names = cert.altNames.apiEndpoint ? pulumi.output(args.apiEndpointHost).apply((host) => resolveAltNames(cert.altNames, host)) : null;
-      const known = names ? null : resolveAltNames(cert.altNames, null);
+      const names = cert.altNames.apiEndpoint ? pulumi.output(args.apiEndpointHost).apply((host) => resolveAltNames(cert.altNames, host)) : resolveAltNames(cert.altNames, null);
       certificates[cert.id] = new Certificate(
         resourceName(spec.name, cert.id),
         {
           commonName: cert.subject.commonName,
           organizations: [...(cert.subject.organizations ?? [])],
           usage: cert.usage,
-          dnsNames: known ? known.dns : names!.dns,
-          ipAddresses: known ? known.ips : names!.ips,
+          dnsNames: names.dns,
+          ipAddresses: names.ips,
           algorithm: inventory.algorithm,
           validityDays: inventory.certValidityDays,
           renewBeforeDays: spec.pki.renewBeforeDays,
@@ -72,6 +73,8 @@ export class Pki extends pulumi.ComponentResource {
     this.certificates = certificates;
     this.serviceAccountKey = new PrivateKey(resourceName(spec.name, "service-account-key"), { algorithm: inventory.algorithm }, child);
     this.encryptionKey = new RandomKey(resourceName(spec.name, "encryption-key"), { bytes: 32 }, child);
+    // Every host's material reads the same CAs and keys: made once, shared.
+    this.shared = pulumi.all([pulumi.all(Object.fromEntries(CA_IDS.map((id) => [id, issued(cas[id])]))), this.serviceAccountKey.privateKeyPem, this.encryptionKey.keyBase64]);
     this.registerOutputs({});
   }
 
@@ -81,8 +84,6 @@ export class Pki extends pulumi.ComponentResource {
    * those resources alone rather than on the whole cluster's PKI.
    */
   material(certificateIds: readonly string[] = Object.keys(this.certificates)): pulumi.Output<PkiMaterial> {
-    // Every host's material reads the same CAs and keys: made once, shared.
-    this.shared ??= pulumi.all([pulumi.all(Object.fromEntries(CA_IDS.map((id) => [id, issued(this.cas[id])]))), this.serviceAccountKey.privateKeyPem, this.encryptionKey.keyBase64]);
     const certs = pulumi.all(Object.fromEntries(certificateIds.map((id) => [id, issued(this.certificates[id]!)])));
     return pulumi.secret(
       pulumi.all([this.shared, certs]).apply(([[cas, sa, key], certificates]) => ({
@@ -93,6 +94,4 @@ export class Pki extends pulumi.ComponentResource {
       })),
     );
   }
-
-  private shared?: pulumi.Output<[Record<string, IssuedCertificate>, string, string]>;
 }

@@ -41,6 +41,9 @@ export interface ProvisioningArgs {
 /** Runs a script read from stdin as root; nothing but "bash -s" is on the command line. */
 const AS_ROOT = "sudo -n bash -s";
 
+/** The files whose change re-runs a phase: its steps' scripts and what they read. */
+const phaseTriggers = (phase: Phase) => [...new Set(phase.steps.flatMap((s) => [s.script, ...s.triggers]))];
+
 const runInline = (script: string) => `echo ${Buffer.from(script).toString("base64")} | base64 -d | sudo -n bash -s`;
 
 export class Provisioning extends pulumi.ComponentResource {
@@ -133,7 +136,6 @@ export class Provisioning extends pulumi.ComponentResource {
     for (const phase of this.phases) {
       const host = hostByName.get(phase.host)!;
       const plan = plans.get(host.name)!;
-      const triggerPaths = [...new Set(phase.steps.flatMap((s) => [s.script, ...s.triggers]))];
       // A host's first phase also writes every file the host receives (contents only
       // through stdin, a secret): any changed file re-runs it, and its steps skip what
       // is unchanged and healthy. Later phases re-run when the files they read change.
@@ -148,7 +150,7 @@ export class Provisioning extends pulumi.ComponentResource {
           // A change to the bundle changes stdin: an update, which runs create again. Triggers
           // would replace the command instead, and a replacement runs the old one's delete:
           // on hosts, the reset. So only later phases (which have no delete) use them.
-          ...(first ? {} : { triggers: [pulumi.secret(plan.apply((p) => filesDigest(p.files, triggerPaths)))] }),
+          ...(first ? {} : { triggers: [pulumi.secret(plan.apply((p) => filesDigest(p.files, phaseTriggers(phase))))] }),
           ...(first && args.resetOnDelete ? { delete: runInline(resetScript()) } : {}),
           // The file bundle prints nothing; steps report progress on stderr.
           logging: "stderr",

@@ -321,7 +321,7 @@ export function controlPlaneFiles(spec: ClusterSpec, host: PlannedHost, addresse
  * is judged on the new pod, not the old one still answering.
  */
 export function staticPodInstaller(host: PlannedHost, apiPort: number, pods: readonly StaticPod[]): string {
-  const jsonpath = `{.metadata.annotations.${INPUTS_ANNOTATION.replace(/\./g, "\\.")}} {.status.conditions[?(@.type=="Ready")].status}`;
+  const jsonpath = `{${annotationJsonpath(INPUTS_ANNOTATION)}} {.status.conditions[?(@.type=="Ready")].status}`;
   // The kubelet names a static pod's mirror "<pod>-<node>".
   const getMirror = adminKubectl(`-n kube-system get pod "$name"-${q(host.name.toLowerCase())} -o jsonpath=${q(jsonpath)}`, `https://${host.address}:${apiPort}`, '"$root"');
   return `#!/bin/bash
@@ -364,6 +364,11 @@ export function controlPlanePodsStep(pods: readonly StaticPod[], dependsOn: read
     body: `bash ${STATIC_POD_INSTALLER} install`,
     check: { command: `bash ${STATIC_POD_INSTALLER} check`, timeoutSeconds: 300 },
   };
+}
+
+/** An annotation as a kubectl jsonpath expression reads it (its dots escaped). */
+export function annotationJsonpath(key: string): string {
+  return `.metadata.annotations.${key.replace(/\./g, "\\.")}`;
 }
 
 /** kubectl as the cluster admin against one API server address (root: a shell prefix for every path). */

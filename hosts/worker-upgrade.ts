@@ -2,7 +2,7 @@
 // upgrade, cordon and drain it (marking it, so only nodes drydock cordoned are
 // uncordoned) and uncordon it once it is back; when the worker goes, drain it and
 // delete it from the API. A node that has not registered yet is left alone.
-import { adminKubectl } from "./control-plane";
+import { adminKubectl, annotationJsonpath } from "./control-plane";
 
 /** Marks a node drydock cordoned for an upgrade. */
 export const UPGRADE_ANNOTATION = "drydock.io/upgrading";
@@ -26,7 +26,7 @@ export function uncordonScript(node: string, server: string): string {
   const k = (args: string) => adminKubectl(args, server);
   return [
     "set -euo pipefail",
-    `if [ "$(${k(`get node ${node} -o 'jsonpath={.metadata.annotations.drydock\\.io/upgrading}'`)} 2>/dev/null)" = "true" ]; then`,
+    `if [ "$(${k(`get node ${node} -o 'jsonpath={${annotationJsonpath(UPGRADE_ANNOTATION)}}'`)} 2>/dev/null)" = "true" ]; then`,
     `  ${k(`uncordon ${node}`)}`,
     `  ${k(`annotate node ${node} ${UPGRADE_ANNOTATION}-`)}`,
     "fi",
