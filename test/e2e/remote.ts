@@ -23,7 +23,7 @@ export const UNRUNNABLE_STEPS: Readonly<Record<string, string>> = {
 export interface ExecutedCommand {
   readonly name: string;
   readonly host: string;
-  /** The command line run (the resource's create). */
+  /** The command line run: the resource's create, or on an update its update. */
   readonly command: string;
   readonly ran: readonly string[];
   readonly skipped: readonly string[];
