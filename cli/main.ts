@@ -5,16 +5,18 @@ import { stringify } from "yaml";
 import { loadSpecFile, problemLines } from "../spec";
 import { specToInput } from "../spec/normalize";
 import { renderWithFreshPki } from "../hosts/render";
-import { writeRenderedTree } from "./write-tree";
+import { OutputPathError, writeRenderedTree } from "./write-tree";
 
 export const DEFAULT_SPEC = resolve(__dirname, "..", "examples", "aws-ha.yaml");
 
 const USAGE = `usage:
-  drydock validate <spec.yaml> [--print]    check a spec; exit 1 with one line per problem
-                                            (--print: show the spec with every default filled in)
+  drydock validate <spec.yaml>... [--print] check specs; exit 1 with one line per problem
+                                            (--print: show one spec with every default filled in)
   drydock render [<spec.yaml>] [--out DIR]  write every host's files and plan.json
                                             (default spec: the bundled examples/aws-ha.yaml; default DIR: ./out)
-  drydock help`;
+  drydock help                              this text
+
+exit codes: 0 success, 1 invalid spec, 2 wrong usage or an unusable path, 3 a bug in drydock`;
 
 export interface Io {
   out: (line: string) => void;
@@ -42,15 +44,18 @@ function parse(args: string[]) {
 }
 
 function validateCommand(positionals: string[], print: boolean, io: Io): number {
-  if (positionals.length !== 1) throw new UsageError("validate takes exactly one spec file");
-  const result = loadSpecFile(positionals[0]!);
-  if (!result.ok) {
-    for (const line of problemLines(result)) io.err(line);
-    return 1;
+  if (positionals.length === 0) throw new UsageError("validate takes one or more spec files");
+  if (print && positionals.length > 1) throw new UsageError("validate --print takes exactly one spec file");
+  let code = 0;
+  for (const path of positionals) {
+    const result = loadSpecFile(path);
+    if (!result.ok) {
+      for (const line of problemLines(result)) io.err(line);
+      code = 1;
+    } else if (print) io.out(stringify(specToInput(result.spec)).trimEnd());
+    else io.out(`${path}: valid (cluster ${result.spec.name}, ${result.spec.infrastructure.provider})`);
   }
-  if (print) io.out(stringify(specToInput(result.spec)).trimEnd());
-  else io.out(`${positionals[0]}: valid (cluster ${result.spec.name}, ${result.spec.infrastructure.provider})`);
-  return 0;
+  return code;
 }
 
 async function renderCommand(positionals: string[], outDir: string, io: Io): Promise<number> {
@@ -94,6 +99,13 @@ export async function run(argv: string[], io: Io = consoleIo): Promise<number> {
       io.err(USAGE);
       return 2;
     }
-    throw err;
+    if (err instanceof OutputPathError) {
+      io.err(`drydock: ${err.message}`);
+      return 2;
+    }
+    // Not the user's doing: one line, and the stack only when asked for.
+    io.err(`drydock: internal error: ${(err as Error)?.message ?? String(err)} (set DRYDOCK_DEBUG=1 for details; please report it)`);
+    if (process.env.DRYDOCK_DEBUG) io.err(String((err as Error)?.stack ?? err));
+    return 3;
   }
 }

@@ -37,7 +37,7 @@ export class AwsNetwork extends pulumi.ComponentResource {
     const child = { parent: this };
     const zoneNames: pulumi.Output<string[]> = infra.zoneNames
       ? pulumi.output([...infra.zoneNames])
-      : aws.getAvailabilityZonesOutput({ state: "available" }, { parent: this }).names;
+      : aws.getAvailabilityZonesOutput({ state: "available" }, { parent: this, provider: opts?.provider }).names;
 
     this.vpc = new aws.ec2.Vpc(`${cluster}-vpc`, { cidrBlock: infra.vpcCIDR, enableDnsHostnames: true, enableDnsSupport: true, tags: tagsFor(cluster, "vpc") }, child);
     const igw = new aws.ec2.InternetGateway(`${cluster}-igw`, { vpcId: this.vpc.id, tags: tagsFor(cluster, "igw") }, child);
@@ -267,7 +267,11 @@ export interface AwsInfrastructureResult {
 export function buildAws(parent: pulumi.Resource, args: AwsClusterArgs): AwsInfrastructureResult {
   const { spec, infra, addresses } = args;
   const cluster = spec.name;
-  const opts = { parent };
+  // The spec's region, not whatever aws:region or AWS_REGION the shell has: the machines and
+  // the snapshot bucket must land in the same region. Credentials stay the user's usual ones.
+  const provider = new aws.Provider(`${cluster}-aws`, { region: infra.region as aws.Region }, { parent });
+  // Components pass the provider on to their children; direct resources name it.
+  const opts = { parent, provider };
   const network = new AwsNetwork(`${cluster}-network`, args, opts);
   const security = new AwsSecurityGroups(`${cluster}-security`, { ...args, vpcId: network.vpc.id }, opts);
   const sg = (g: GroupName) => security.groups[g]!.id;
@@ -304,7 +308,7 @@ export function buildAws(parent: pulumi.Resource, args: AwsClusterArgs): AwsInfr
     // The VPC carries each node's pod range to that node.
     for (const host of addresses.hosts.filter((h) => h.podCIDR !== null)) {
       network.privateRouteTables.forEach((table, t) =>
-        new aws.ec2.Route(`${cluster}-pods-${host.name}-${t}`, { routeTableId: table.id, destinationCidrBlock: host.podCIDR!, networkInterfaceId: instances[host.name]!.primaryNetworkInterfaceId }, { parent: network }),
+        new aws.ec2.Route(`${cluster}-pods-${host.name}-${t}`, { routeTableId: table.id, destinationCidrBlock: host.podCIDR!, networkInterfaceId: instances[host.name]!.primaryNetworkInterfaceId }, { parent: network, provider }),
       );
     }
   }

@@ -1,6 +1,6 @@
 // The spec's front door: YAML text or a plain object in, a fully defaulted and
 // validated ClusterSpec (or every problem, one per line) out.
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import { LineCounter, parseDocument } from "yaml";
 import { clusterSpecSchema } from "./schema";
 import { normalize, type ClusterSpec } from "./normalize";
@@ -45,7 +45,16 @@ export function validateSpecYaml(text: string, source: string): SpecResult {
       }),
     };
   }
-  const result = validateSpec(doc.toJS());
+  let input: unknown;
+  try {
+    input = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    return { ok: false, problems: [{ path: source, message: `cannot read the YAML: ${(err as Error).message.split("\n")[0]}` }] };
+  }
+  if (input === null || input === undefined) {
+    return { ok: false, problems: [{ path: source, message: "the spec is empty; it must be a YAML mapping with at least name and infrastructure" }] };
+  }
+  const result = validateSpec(input);
   if (result.ok) return result;
   return {
     ok: false,
@@ -58,18 +67,56 @@ export function validateSpecYaml(text: string, source: string): SpecResult {
           return { ...p, message: `${p.message} (${source}:${lineCounter.linePos(node.range[0]).line})` };
         }
       }
-      return p;
+      return { ...p, message: `${p.message} (${source})` };
     }),
   };
 }
 
+/** Far above any real spec (a 1000-worker hosts list is about 100 KiB). */
+export const MAX_SPEC_BYTES = 4 * 1024 * 1024;
+
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: "no such file",
+  EISDIR: "is a folder, not a file",
+  EACCES: "permission denied",
+  ENOTDIR: "a part of the path is a file, not a folder",
+  ENAMETOOLONG: "the path is too long",
+  ELOOP: "too many symbolic links",
+};
+
+/** Reads at most MAX_SPEC_BYTES: /dev/zero or a huge file is refused, never read to the end. */
+function readBounded(path: string): string {
+  const fd = openSync(path, "r");
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(64 * 1024);
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      total += n;
+      if (total > MAX_SPEC_BYTES) throw new SpecTooLarge();
+      chunks.push(chunk.subarray(0, n));
+    }
+    return Buffer.concat(chunks).toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+class SpecTooLarge extends Error {}
+
 export function loadSpecFile(path: string): SpecResult {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readBounded(path);
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message;
-    return { ok: false, problems: [{ path, message: `cannot read the spec file: ${reason}` }] };
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason =
+      err instanceof SpecTooLarge
+        ? `larger than ${MAX_SPEC_BYTES / 1024 / 1024} MiB; a spec is a short YAML file`
+        : (code && READ_ERRORS[code]) ?? (code ? `cannot read it (${code})` : (err as Error).message);
+    return { ok: false, problems: [{ path: path === "" ? "(empty path)" : path, message: `cannot read the spec file: ${reason}` }] };
   }
   return validateSpecYaml(text, path);
 }

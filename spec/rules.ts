@@ -13,12 +13,13 @@ import { usedArtifacts } from "./artifact-use";
 import {
   AWS_MAX_POOLS,
   AWS_MAX_VPC_PREFIX,
+  AWS_MAX_ZONES,
   AWS_SLOTS,
   awsPoolSlotsPerZone,
   kubernetesNodeCount,
   maxPerZone,
 } from "./addresses";
-import { type Cidr, cidrContains, cidrSize, cidrsOverlap, parseCidr, parseIPv4 } from "./ipv4";
+import { type Cidr, blockSize, cidrContains, cidrSize, cidrsOverlap, formatCidr, parseCidr, parseIPv4 } from "./ipv4";
 import { type ClusterSpec, hostsWithRole, parseTaint } from "./normalize";
 import { ETCD_MEMBER_COUNTS, type ParsedSpec } from "./schema";
 
@@ -91,6 +92,15 @@ function checkNetwork(spec: ClusterSpec, parsed: ParsedSpec, report: Report): vo
   }
 }
 
+/** The podCIDR (same start, aligned) that gives every node a range of the current mask. */
+function podRangeAdvice(pods: Cidr, mask: number, nodes: number): string {
+  const bits = Math.ceil(Math.log2(nodes));
+  const prefix = mask - bits;
+  if (prefix < 1) return `use a larger podCIDR or fewer nodes`;
+  const base = pods.base - (pods.base % blockSize(prefix));
+  return `use kubernetes.podCIDR ${formatCidr({ base, prefix })} (${2 ** bits} ranges of /${mask}) or another /${prefix} disjoint from the other ranges`;
+}
+
 function checkCidrs(spec: ClusterSpec, report: Report): void {
   const pods = parseCidr(spec.kubernetes.podCIDR)!;
   const services = parseCidr(spec.kubernetes.serviceCIDR)!;
@@ -113,7 +123,7 @@ function checkCidrs(spec: ClusterSpec, report: Report): void {
     const ranges = 2 ** (mask - pods.prefix);
     const nodes = kubernetesNodeCount(spec);
     if (ranges < nodes) {
-      report("kubernetes.nodeCIDRMaskSize", `/${mask} ranges in ${spec.kubernetes.podCIDR} give ${ranges} node pod ranges but the cluster has ${nodes} Kubernetes nodes; use a longer mask or a larger podCIDR`);
+      report("kubernetes.nodeCIDRMaskSize", `/${mask} ranges in ${spec.kubernetes.podCIDR} give ${ranges} node pod ranges but the cluster has ${nodes} Kubernetes nodes; ${podRangeAdvice(pods, mask, nodes)}`);
     }
   }
 
@@ -213,7 +223,9 @@ function checkAws(spec: ClusterSpec, parsed: ParsedSpec, report: Report): void {
     }
     const perZone = maxPerZone(pool.count, zones);
     if (perZone > slots) {
-      report(`workers.pools[${i}].count`, `${pool.count} workers put ${perZone} in one zone, but each pool has ${slots} addresses per zone in ${infra.vpcCIDR}; use at most ${slots * zones} or a larger aws.vpcCIDR`);
+      const larger = vpc.prefix > 16 ? " or a larger infrastructure.aws.vpcCIDR (down to /16)" : "";
+      const moreZones = zones < AWS_MAX_ZONES ? ", more zones (infrastructure.aws.availabilityZones, up to 8)" : "";
+      report(`workers.pools[${i}].count`, `${pool.count} workers put ${perZone} in one zone, but each pool has ${slots} addresses per zone in ${infra.vpcCIDR}; use at most ${slots * zones}${moreZones}${larger}, or split the workers over more pools`);
     }
   });
 }

@@ -199,7 +199,7 @@ const hostsInfra = strict({
 const infrastructure = z.discriminatedUnion(
   "provider",
   [strict({ provider: z.literal("aws"), aws: awsInfra }), hostsInfra],
-  { error: "infrastructure.provider must be one of: aws, hosts" },
+  { error: "must be one of: aws, hosts" },
 );
 
 const artifactOverride = strict({

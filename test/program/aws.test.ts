@@ -256,3 +256,25 @@ test("an explicit AMI skips the lookup; SSH without bastion comes from sshAllowe
   const ssh = ingress(run).filter((r) => r.ports === "22-22").map(key).sort();
   assert.deepEqual(ssh, ["test-controlPlane tcp/22-22 from 198.51.100.0/24", "test-etcd tcp/22-22 from 198.51.100.0/24", "test-workers tcp/22-22 from 198.51.100.0/24"]);
 });
+
+test("every AWS resource and lookup uses the provider built from the spec's region, not the shell's", async () => {
+  const previous = process.env.AWS_REGION;
+  process.env.AWS_REGION = "us-east-1";
+  try {
+    const run = await runInline({ ...awsBase(), infrastructure: { ...awsBase().infrastructure, aws: { ...awsBase().infrastructure.aws, region: "eu-west-1" } } });
+    const providers = run.resources.filter((r) => r.type === "pulumi:providers:aws");
+    assert.equal(providers.length, 1, "one aws provider");
+    assert.equal(providers[0]!.inputs.region, "eu-west-1");
+    const reference = `${providers[0]!.name}-id`;
+    const awsResources = run.resources.filter((r) => r.type.startsWith("aws:"));
+    assert.ok(awsResources.length > 40, `aws resources checked: ${awsResources.length}`);
+    const strays = awsResources.filter((r) => !r.provider?.endsWith(`::${reference}`)).map((r) => `${r.type} ${r.name} (${r.provider})`);
+    assert.deepEqual(strays, [], "resources on another provider");
+    const awsInvokes = run.invokes.filter((i) => i.token.startsWith("aws:"));
+    assert.ok(awsInvokes.length >= 2, `aws lookups checked: ${awsInvokes.length}`);
+    assert.deepEqual(awsInvokes.filter((i) => !i.provider?.endsWith(`::${reference}`)), [], "lookups on another provider");
+  } finally {
+    if (previous === undefined) delete process.env.AWS_REGION;
+    else process.env.AWS_REGION = previous;
+  }
+});

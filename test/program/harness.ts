@@ -25,6 +25,8 @@ export interface RecordedResource {
   readonly inputs: Record<string, any>;
   readonly state: Record<string, any>;
   readonly id: string;
+  /** The provider reference ("<urn>::<id>") the resource was registered with, if any. */
+  readonly provider: string | undefined;
 }
 
 export interface ProgramRun {
@@ -34,6 +36,8 @@ export interface ProgramRun {
   readonly dependsOn: ReadonlyMap<string, string[]>;
   /** "<type>::<name>" of resources registered with deleteBeforeReplace. */
   readonly deleteBeforeReplace: ReadonlySet<string>;
+  /** Every function the program invoked, with the provider reference it named. */
+  readonly invokes: { token: string; provider: string | undefined }[];
 }
 
 export const REMOTE_COMMAND = REMOTE_COMMAND_TYPE;
@@ -151,6 +155,7 @@ export const TEST_SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-only-not-
 
 export async function runIndex(config: Record<string, string>, options: RunOptions = {}): Promise<ProgramRun> {
   const resources: RecordedResource[] = [];
+  const invokes: { token: string; provider: string | undefined }[] = [];
   const replaced: { name: string; inputs: Record<string, any> }[] = [];
   const runProviders = options.runProviders ?? true;
   await pulumi.runtime.setMocks(
@@ -191,10 +196,11 @@ export async function runIndex(config: Record<string, string>, options: RunOptio
           if (operation === "replace") replaced.push({ name: args.name, inputs: commandInputs(prior!.state) });
         }
         const keep = options.keepInputs ?? true;
-        resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, operation, inputs: keep ? args.inputs : {}, state: keep ? state : {}, id });
+        resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, operation, inputs: keep ? args.inputs : {}, state: keep ? state : {}, id, provider: args.provider });
         return { id, state };
       },
       call: (args) => {
+        invokes.push({ token: args.token, provider: args.provider });
         switch (args.token) {
           case "aws:index/getAvailabilityZones:getAvailabilityZones":
             return { names: ["mock-1a", "mock-1b", "mock-1c", "mock-1d"], zoneIds: ["z1", "z2", "z3", "z4"], id: "mock" };
@@ -220,5 +226,5 @@ export async function runIndex(config: Record<string, string>, options: RunOptio
   const exports = require(entry) as Record<string, unknown>;
   await waitForRPCs();
   for (const r of [...replaced].reverse()) await options.remoteDelete?.(r.name, r.inputs);
-  return { resources, exports, dependsOn, deleteBeforeReplace };
+  return { resources, exports, dependsOn, deleteBeforeReplace, invokes };
 }

@@ -1,0 +1,85 @@
+// Builds the test toolchain's binaries from the Go modules pinned here into a cache outside
+// the repository, keyed by each module's go.mod/go.sum and the binary's build settings, so a
+// warm cache builds nothing. Test infrastructure only: product code never imports this.
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+
+export const TOOLCHAIN_DIR = __dirname;
+export const CACHE_DIR = process.env.DRYDOCK_TOOLCHAIN_CACHE ?? "/var/cache/drydock-toolchain";
+/** Every built binary is linked here under its own name. */
+export const BIN_DIR = join(CACHE_DIR, "bin");
+
+interface BinarySpec {
+  name: string;
+  module: string;
+  package: string;
+  version: string;
+  ldflags: string;
+  versionCommand: string[];
+}
+
+export function binarySpecs(): BinarySpec[] {
+  return (JSON.parse(readFileSync(join(TOOLCHAIN_DIR, "binaries.json"), "utf8")) as { binaries: BinarySpec[] }).binaries;
+}
+
+function goVersion(): string {
+  const result = spawnSync("go", ["env", "GOVERSION"], { encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`go is not installed or fails: ${result.stderr.trim()}`);
+  return result.stdout.trim();
+}
+
+function cacheKey(spec: BinarySpec, go: string): string {
+  const hash = createHash("sha256");
+  for (const file of ["go.mod", "go.sum"]) hash.update(readFileSync(join(TOOLCHAIN_DIR, spec.module, file)));
+  hash.update(JSON.stringify(spec)).update(go);
+  return hash.digest("hex").slice(0, 16);
+}
+
+export function binaryPath(name: string): string {
+  return join(BIN_DIR, name);
+}
+
+/** Builds what is missing; returns one line per binary (built or cached, with its version). */
+export function buildToolchain(log: (line: string) => void = console.log): string[] {
+  const go = goVersion();
+  mkdirSync(BIN_DIR, { recursive: true });
+  const lines: string[] = [];
+  for (const spec of binarySpecs()) {
+    const dir = join(CACHE_DIR, `${spec.name}-${cacheKey(spec, go)}`);
+    const target = join(dir, spec.name);
+    let state = "cached";
+    if (!existsSync(target)) {
+      const started = Date.now();
+      log(`toolchain: building ${spec.name} ${spec.version} (${spec.package}) with ${go}...`);
+      mkdirSync(dir, { recursive: true });
+      const partial = `${target}.partial`;
+      const build = spawnSync("go", ["build", "-trimpath", "-o", partial, "-ldflags", spec.ldflags, spec.package], {
+        cwd: join(TOOLCHAIN_DIR, spec.module),
+        env: { ...process.env, CGO_ENABLED: "0", GOFLAGS: "-mod=readonly" },
+        stdio: ["ignore", "inherit", "inherit"],
+      });
+      if (build.status !== 0) throw new Error(`toolchain: go build of ${spec.name} failed (exit ${build.status})`);
+      renameSync(partial, target);
+      state = `built in ${((Date.now() - started) / 1000).toFixed(0)} s`;
+    }
+    const link = binaryPath(spec.name);
+    rmSync(link, { force: true });
+    symlinkSync(target, link);
+    const reported = spawnSync(target, spec.versionCommand, { encoding: "utf8" }).stdout.trim().split("\n")[0];
+    const line = `${spec.name} ${spec.version} (${state}; reports ${reported}) ${link}`;
+    log(`toolchain: ${line}`);
+    lines.push(line);
+  }
+  return lines;
+}
+
+if (require.main === module) {
+  try {
+    buildToolchain();
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(1);
+  }
+}
