@@ -81,10 +81,11 @@ export async function run(argv: string[], io: Io = consoleIo): Promise<number> {
   try {
     const { values, positionals } = parse(argv);
     const [command, ...rest] = positionals;
-    if (values.help || command === "help" || command === undefined) {
+    if (values.help || command === "help") {
       io.out(USAGE);
-      return command === undefined && !values.help ? 2 : 0;
+      return 0;
     }
+    if (command === undefined) throw new UsageError("a command is required");
     switch (command) {
       case "validate":
         return validateCommand(rest, values.print ?? false, io);

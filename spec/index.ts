@@ -1,7 +1,7 @@
 // The spec's front door: YAML text or a plain object in, a fully defaulted and
 // validated ClusterSpec (or every problem, one per line) out.
 import { closeSync, openSync, readSync } from "node:fs";
-import { LineCounter, parseDocument } from "yaml";
+import { LineCounter, Parser, parseDocument } from "yaml";
 import { clusterSpecSchema } from "./schema";
 import { normalize, type ClusterSpec } from "./normalize";
 import { crossFieldProblems, type Problem } from "./rules";
@@ -31,17 +31,42 @@ function pathParts(path: string): (string | number)[] {
   return parts;
 }
 
+/** Far deeper than any spec; YAML nested deeper is refused before it is composed (recursively). */
+const MAX_NESTING = 64;
+const MAX_SYNTAX_PROBLEMS = 10;
+
+/** Nesting depth of the YAML's collections, measured on the parser's tokens without recursion. */
+function nestingDepth(text: string): number {
+  const collections = new Set(["block-map", "block-seq", "flow-collection"]);
+  let deepest = 0;
+  const pending: [unknown, number][] = [...new Parser().parse(text)].map((token) => [token, 0]);
+  while (pending.length > 0) {
+    const [node, depth] = pending.pop()!;
+    if (node === null || typeof node !== "object") continue;
+    const level = collections.has((node as { type?: string }).type ?? "") ? depth + 1 : depth;
+    if (level > deepest) deepest = level;
+    if (deepest > MAX_NESTING) break;
+    for (const child of Object.values(node as object)) if (child !== null && typeof child === "object") pending.push([child, level]);
+  }
+  return deepest;
+}
+
 /** Validates YAML text; problems carry the line they point at where it exists. */
 export function validateSpecYaml(text: string, source: string): SpecResult {
+  if (nestingDepth(text) > MAX_NESTING) {
+    return { ok: false, problems: [{ path: source, message: `YAML nested deeper than ${MAX_NESTING} levels; a spec needs a handful` }] };
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
+    const more = doc.errors.length - MAX_SYNTAX_PROBLEMS;
     return {
       ok: false,
-      problems: doc.errors.map((err) => {
+      problems: doc.errors.slice(0, MAX_SYNTAX_PROBLEMS).map((err, i) => {
         const pos = err.linePos?.[0];
         const where = pos ? `${source}:${pos.line}:${pos.col}` : source;
-        return { path: where, message: `YAML syntax error: ${err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}` };
+        const tail = i === MAX_SYNTAX_PROBLEMS - 1 && more > 0 ? ` (and ${more} more syntax errors)` : "";
+        return { path: where, message: `YAML syntax error: ${err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}${tail}` };
       }),
     };
   }

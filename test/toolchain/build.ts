@@ -3,7 +3,7 @@
 // warm cache builds nothing. Test infrastructure only: product code never imports this.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export const TOOLCHAIN_DIR = __dirname;
@@ -17,8 +17,18 @@ interface BinarySpec {
   package: string;
   version: string;
   ldflags: string;
-  versionCommand: string[];
+  versionCommand: string[] | null;
 }
+
+/**
+ * The engine starts dynamic providers (drydock's PKI) through this plugin. Pulumi's releases
+ * ship it as a three-line shell script beside the Node.js language host; this is the same
+ * launcher, written here because the language host's module is not served to this project.
+ */
+const DYNAMIC_PROVIDER_LAUNCHER = `#!/bin/sh
+# pulumi-resource-pulumi-nodejs: runs @pulumi/pulumi's dynamic provider host from the program's node_modules.
+exec node "$(node -e "process.stdout.write(require.resolve('@pulumi/pulumi/cmd/dynamic-provider'))")" "$@"
+`;
 
 export function binarySpecs(): BinarySpec[] {
   return (JSON.parse(readFileSync(join(TOOLCHAIN_DIR, "binaries.json"), "utf8")) as { binaries: BinarySpec[] }).binaries;
@@ -67,11 +77,14 @@ export function buildToolchain(log: (line: string) => void = console.log): strin
     const link = binaryPath(spec.name);
     rmSync(link, { force: true });
     symlinkSync(target, link);
-    const reported = spawnSync(target, spec.versionCommand, { encoding: "utf8" }).stdout.trim().split("\n")[0];
-    const line = `${spec.name} ${spec.version} (${state}; reports ${reported}) ${link}`;
+    const reported = spec.versionCommand ? `reports ${spawnSync(target, spec.versionCommand, { encoding: "utf8" }).stdout.trim().split("\n")[0]}` : "no version command";
+    const line = `${spec.name} ${spec.version} (${state}; ${reported}) ${link}`;
     log(`toolchain: ${line}`);
     lines.push(line);
   }
+  const launcher = binaryPath("pulumi-resource-pulumi-nodejs");
+  writeFileSync(launcher, DYNAMIC_PROVIDER_LAUNCHER, { mode: 0o755 });
+  log(`toolchain: pulumi-resource-pulumi-nodejs (launcher script) ${launcher}`);
   return lines;
 }
 

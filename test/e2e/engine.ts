@@ -1,0 +1,110 @@
+// The real Pulumi engine for tests: the Pulumi CLI built by the toolchain, driven through
+// @pulumi/pulumi's Automation API with the program inline (this process serves it to the
+// engine, so the Node.js language host, which the module proxy does not serve, is not needed).
+// Offline: a local file backend, a passphrase for secrets, no plugin downloads; the plugins are
+// the toolchain's (the dynamic-provider launcher and the command provider stand-in).
+import * as auto from "@pulumi/pulumi/automation";
+import { spawnSync } from "node:child_process";
+import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { BIN_DIR, CACHE_DIR } from "../toolchain/build";
+import { ROOT } from "../helpers";
+
+export const PASSPHRASE = "drydock-tests-only";
+
+export interface EngineOptions {
+  /** Holds the backend, PULUMI_HOME and the stack's settings. */
+  readonly workDir: string;
+  readonly stackName: string;
+  readonly projectName?: string;
+  readonly program: auto.PulumiFn;
+  /** Written to a log file per operation; the engine's own summary is in it. */
+  readonly log?: (line: string) => void;
+}
+
+export class EngineStack {
+  private constructor(
+    readonly stack: auto.Stack,
+    private readonly log: (text: string) => void,
+    private readonly env: Record<string, string>,
+    private readonly projectDir: string,
+  ) {}
+
+  static async create(options: EngineOptions): Promise<EngineStack> {
+    const backend = join(options.workDir, "backend");
+    const home = join(options.workDir, "pulumi-home");
+    const project = join(options.workDir, "project");
+    for (const dir of [backend, home, project]) mkdirSync(dir, { recursive: true });
+    const pulumiCommand = await auto.PulumiCommand.get({ root: CACHE_DIR });
+    const env = {
+      PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+      PULUMI_HOME: home,
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
+      // Plugins come from PATH: the toolchain's, found before anything else.
+      PATH: `${BIN_DIR}:${process.env.PATH ?? ""}`,
+      // The dynamic-provider launcher resolves @pulumi/pulumi (and drydock's dependencies) from here.
+      NODE_PATH: join(ROOT, "node_modules"),
+    };
+    const stack = await auto.LocalWorkspace.createOrSelectStack(
+      { stackName: options.stackName, projectName: options.projectName ?? "drydock", program: options.program },
+      {
+        workDir: project,
+        pulumiCommand,
+        projectSettings: { name: options.projectName ?? "drydock", runtime: "nodejs", backend: { url: `file://${backend}` } },
+        secretsProvider: "passphrase",
+        envVars: env,
+      },
+    );
+    return new EngineStack(stack, options.log ?? (() => undefined), env, project);
+  }
+
+  async setConfig(values: Record<string, { value: string; secret?: boolean }>): Promise<void> {
+    await this.stack.setAllConfig(values);
+  }
+
+  private output(op: string) {
+    return (text: string) => this.log(`[${op}] ${text}`);
+  }
+
+  up(): Promise<auto.UpResult> {
+    return this.stack.up({ onOutput: this.output("up"), color: "never", suppressProgress: true });
+  }
+
+  preview(opts: { diff?: boolean; expectNoChanges?: boolean } = {}): Promise<auto.PreviewResult> {
+    return this.stack.preview({ onOutput: this.output("preview"), color: "never", ...opts });
+  }
+
+  destroy(): Promise<auto.DestroyResult> {
+    return this.stack.destroy({ onOutput: this.output("destroy"), color: "never", suppressProgress: true });
+  }
+
+  /**
+   * The stack's state exactly as `pulumi stack export` writes it: secrets stay encrypted.
+   * (The Automation API's exportStack adds --show-secrets, so the CLI is run directly.)
+   */
+  exportState(): { text: string; resources: { type: string; urn: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }[] } {
+    const result = spawnSync(join(BIN_DIR, "pulumi"), ["stack", "export", "--stack", this.stack.name, "--non-interactive"], {
+      cwd: this.projectDir,
+      env: { ...process.env, ...this.env },
+      encoding: "utf8",
+      timeout: 120_000,
+      maxBuffer: 1024 * 1024 * 1024,
+    });
+    if (result.status !== 0) throw new Error(`pulumi stack export: exit ${result.status} ${result.error ?? ""} ${result.stderr}${result.stdout.slice(0, 500)}`);
+    const deployment = JSON.parse(result.stdout);
+    return { text: result.stdout, resources: deployment.deployment?.resources ?? [] };
+  }
+}
+
+/** A file the engine's output goes to, one operation after another. */
+export function logTo(path: string): (text: string) => void {
+  return (text) => {
+    appendFileSync(path, text.endsWith("\n") ? text : `${text}\n`);
+  };
+}
+
+export function readLog(path: string): string {
+  return readFileSync(path, "utf8");
+}

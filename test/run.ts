@@ -1,0 +1,37 @@
+// The test command: builds the Go toolchain if its cache is cold (kubectl, the Pulumi CLI),
+// puts it first on PATH, and runs node's test runner over the named tiers.
+import { spawnSync } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { BIN_DIR, buildToolchain } from "./toolchain/build";
+
+const TIERS = ["unit", "program", "integration", "e2e"];
+
+function testFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .flatMap((name) => {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) return testFiles(path);
+      return name.endsWith(".test.ts") ? [path] : [];
+    })
+    .sort();
+}
+
+const tiers = process.argv.slice(2);
+const unknown = tiers.filter((t) => !TIERS.includes(t));
+if (tiers.length === 0 || unknown.length > 0) {
+  console.error(`usage: node --import tsx test/run.ts <${TIERS.join("|")}>...`);
+  process.exit(2);
+}
+try {
+  buildToolchain();
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(1);
+}
+const files = tiers.flatMap((tier) => testFiles(join(__dirname, tier)));
+const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", ...files], {
+  stdio: "inherit",
+  env: { ...process.env, PATH: `${BIN_DIR}:${process.env.PATH ?? ""}` },
+});
+process.exit(result.status ?? 1);

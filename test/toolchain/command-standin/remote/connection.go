@@ -1,0 +1,161 @@
+package remote
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"golang.org/x/crypto/ssh"
+)
+
+// Connection is the real schema's SSH connection (the fields drydock and most users set).
+type Connection struct {
+	User               *string          `pulumi:"user,optional"`
+	Password           *string          `pulumi:"password,optional" provider:"secret"`
+	Host               *string          `pulumi:"host"`
+	Port               *float64         `pulumi:"port,optional"`
+	PrivateKey         *string          `pulumi:"privateKey,optional" provider:"secret"`
+	PrivateKeyPassword *string          `pulumi:"privateKeyPassword,optional" provider:"secret"`
+	AgentSocketPath    *string          `pulumi:"agentSocketPath,optional"`
+	DialErrorLimit     *int             `pulumi:"dialErrorLimit,optional"`
+	PerDialTimeout     *int             `pulumi:"perDialTimeout,optional"`
+	HostKey            *string          `pulumi:"hostKey,optional"`
+	Proxy              *ProxyConnection `pulumi:"proxy,optional"`
+}
+
+// ProxyConnection is a jump host.
+type ProxyConnection struct {
+	User               *string  `pulumi:"user,optional"`
+	Password           *string  `pulumi:"password,optional" provider:"secret"`
+	Host               *string  `pulumi:"host"`
+	Port               *float64 `pulumi:"port,optional"`
+	PrivateKey         *string  `pulumi:"privateKey,optional" provider:"secret"`
+	PrivateKeyPassword *string  `pulumi:"privateKeyPassword,optional" provider:"secret"`
+	AgentSocketPath    *string  `pulumi:"agentSocketPath,optional"`
+	DialErrorLimit     *int     `pulumi:"dialErrorLimit,optional"`
+	PerDialTimeout     *int     `pulumi:"perDialTimeout,optional"`
+	HostKey            *string  `pulumi:"hostKey,optional"`
+}
+
+type endpoint struct {
+	user, host                                 string
+	port                                       int
+	password, privateKey, keyPassword, hostKey *string
+	dialErrorLimit, perDialTimeout             int
+}
+
+func str(s *string, fallback string) string {
+	if s == nil {
+		return fallback
+	}
+	return *s
+}
+
+func num(n *int, fallback int) int {
+	if n == nil {
+		return fallback
+	}
+	return *n
+}
+
+func (c *Connection) endpoint() endpoint {
+	port := 22
+	if c.Port != nil {
+		port = int(*c.Port)
+	}
+	return endpoint{str(c.User, "root"), str(c.Host, ""), port, c.Password, c.PrivateKey, c.PrivateKeyPassword, c.HostKey, num(c.DialErrorLimit, 10), num(c.PerDialTimeout, 15)}
+}
+
+func (c *ProxyConnection) endpoint() endpoint {
+	port := 22
+	if c.Port != nil {
+		port = int(*c.Port)
+	}
+	return endpoint{str(c.User, "root"), str(c.Host, ""), port, c.Password, c.PrivateKey, c.PrivateKeyPassword, c.HostKey, num(c.DialErrorLimit, 10), num(c.PerDialTimeout, 15)}
+}
+
+func (e endpoint) config() (*ssh.ClientConfig, error) {
+	config := &ssh.ClientConfig{User: e.user, Timeout: time.Duration(e.perDialTimeout) * time.Second, HostKeyCallback: ssh.InsecureIgnoreHostKey()}
+	if e.hostKey != nil {
+		key, _, _, _, err := ssh.ParseAuthorizedKey([]byte(*e.hostKey))
+		if err != nil {
+			return nil, fmt.Errorf("hostKey: %w", err)
+		}
+		config.HostKeyCallback = ssh.FixedHostKey(key)
+	}
+	if e.privateKey != nil {
+		var signer ssh.Signer
+		var err error
+		if e.keyPassword != nil {
+			signer, err = ssh.ParsePrivateKeyWithPassphrase([]byte(*e.privateKey), []byte(*e.keyPassword))
+		} else {
+			signer, err = ssh.ParsePrivateKey([]byte(*e.privateKey))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("privateKey: %w", err)
+		}
+		config.Auth = append(config.Auth, ssh.PublicKeys(signer))
+	}
+	if e.password != nil {
+		config.Auth = append(config.Auth, ssh.Password(*e.password))
+	}
+	return config, nil
+}
+
+func (e endpoint) address() string {
+	return net.JoinHostPort(e.host, strconv.Itoa(e.port))
+}
+
+// retry dials until it works or dialErrorLimit attempts failed (a negative limit: no limit).
+func retry(ctx context.Context, e endpoint, dial func() (*ssh.Client, error)) (*ssh.Client, error) {
+	var lastErr error
+	for attempt := 1; e.dialErrorLimit < 0 || attempt <= e.dialErrorLimit; attempt++ {
+		client, err := dial()
+		if err == nil {
+			return client, nil
+		}
+		lastErr = err
+		p.GetLogger(ctx).Debugf("dial %s: attempt %d failed: %v", e.address(), attempt, err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(min(attempt, 5)) * time.Second):
+		}
+	}
+	return nil, fmt.Errorf("failed to dial %s after %d attempts: %w", e.address(), e.dialErrorLimit, lastErr)
+}
+
+func (c *Connection) dial(ctx context.Context) (*ssh.Client, error) {
+	target := c.endpoint()
+	config, err := target.config()
+	if err != nil {
+		return nil, err
+	}
+	if c.Proxy == nil {
+		return retry(ctx, target, func() (*ssh.Client, error) { return ssh.Dial("tcp", target.address(), config) })
+	}
+	jump := c.Proxy.endpoint()
+	jumpConfig, err := jump.config()
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	proxy, err := retry(ctx, jump, func() (*ssh.Client, error) { return ssh.Dial("tcp", jump.address(), jumpConfig) })
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	return retry(ctx, target, func() (*ssh.Client, error) {
+		conn, err := proxy.Dial("tcp", target.address())
+		if err != nil {
+			return nil, err
+		}
+		c, chans, reqs, err := ssh.NewClientConn(conn, target.address(), config)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return ssh.NewClient(c, chans, reqs), nil
+	})
+}
