@@ -150,7 +150,9 @@ export class Provisioning extends pulumi.ComponentResource {
           // A change to the bundle changes stdin: an update, which runs create again. Triggers
           // would replace the command instead, and a replacement runs the old one's delete:
           // on hosts, the reset. So only later phases (which have no delete) use them.
-          ...(first ? {} : { triggers: [pulumi.secret(plan.apply((p) => filesDigest(p.files, phaseTriggers(phase))))] }),
+          // The digest is not secret (SHA-256 over whole files, keys among them); a secret trigger
+          // that is still unknown makes the command provider fail `pulumi preview`.
+          ...(first ? {} : { triggers: [pulumi.unsecret(plan.apply((p) => filesDigest(p.files, phaseTriggers(phase))))] }),
           ...(first && args.resetOnDelete ? { delete: runInline(resetScript()) } : {}),
           // The file bundle prints nothing; steps report progress on stderr.
           logging: "stderr",

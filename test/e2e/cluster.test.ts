@@ -5,13 +5,13 @@
 // re-runs and the reset on delete. Fails (never skips) if hosts cannot boot.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash, X509Certificate } from "node:crypto";
+import { X509Certificate } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { ProcessGroup, run, runAsync, runOk, waitFor } from "../integration/helpers";
+import { ProcessGroup, run, runAsync, waitFor } from "../integration/helpers";
 import { resolveOutput, runIndex, stateOf, type ProgramRun } from "../program/harness";
-import { createLan, ensureRootfs, inNetns, Machine, makeSshDir, requireHostTools, type Lan } from "./machines";
+import { createLan, ensureRootfs, HOST_SNAPSHOT, inNetns, Machine, makeSshDir, packEtcdRelease, requireHostTools, type Lan } from "./machines";
 import { RemoteExecutor, UNRUNNABLE_STEPS } from "./remote";
 import { etcdctl } from "../../hosts/etcd";
 
@@ -40,23 +40,7 @@ const baseline = new Map<string, string>();
 
 const byName = (name: string) => machines.find((m) => m.name === name)!;
 
-/** The Debian etcd binaries, packed as an official release tarball for the mirror. */
-function packEtcd(mirrorDir: string, build = "1"): { version: string; url: string; sha256: string } {
-  const version = /etcd Version: (\S+)/.exec(runOk("etcd", ["--version"]))![1]!;
-  const name = `etcd-v${version}-linux-amd64`;
-  const stage = join(workDir, "stage", name);
-  mkdirSync(stage, { recursive: true });
-  for (const bin of ["etcd", "etcdctl"]) runOk("install", ["-m", "0755", runOk("sh", ["-c", `command -v ${bin}`]).trim(), join(stage, bin)]);
-  writeFileSync(join(stage, "README.md"), `etcd from Debian's etcd-server and etcd-client, in the official release layout (build ${build})\n`);
-  mkdirSync(join(mirrorDir, build), { recursive: true });
-  const path = join(mirrorDir, build, `${name}.tar.gz`);
-  runOk("tar", ["-czf", path, "-C", join(workDir, "stage"), name]);
-  return { version, url: `http://${GATEWAY}:${MIRROR_PORT}/${build}/${name}.tar.gz`, sha256: createHash("sha256").update(readFileSync(path)).digest("hex") };
-}
-
-/** What a reset host must look like again: drydock's places, its units and their state. */
-const HOST_SNAPSHOT = `find /etc /usr/local /opt /var/lib/etcd /var/lib/etcd-snapshots /var/lib/kubelet /var/lib/containerd -xdev 2>/dev/null | grep -v -e '^/etc/ssh/ssh_host' -e '^/etc/machine-id' -e '^/etc/.pwd.lock' | sort
-for unit in etcd haproxy keepalived kubelet containerd etcd-snapshot.timer; do echo "$unit $(systemctl is-enabled $unit 2>/dev/null) $(systemctl is-active $unit 2>/dev/null)"; done`;
+const packEtcd = (mirrorDir: string, build = "1") => packEtcdRelease(workDir, mirrorDir, `http://${GATEWAY}:${MIRROR_PORT}`, build);
 
 /** Keys under /e2e/ as the quorum sees them. */
 async function keyCount(): Promise<number> {

@@ -20,6 +20,8 @@ export interface EngineOptions {
   readonly program: auto.PulumiFn;
   /** Written to a log file per operation; the engine's own summary is in it. */
   readonly log?: (line: string) => void;
+  /** A folder whose bin/pulumi runs instead of the toolchain's (the benchmark wraps it to measure it). */
+  readonly cliRoot?: string;
 }
 
 export class EngineStack {
@@ -35,7 +37,7 @@ export class EngineStack {
     const home = join(options.workDir, "pulumi-home");
     const project = join(options.workDir, "project");
     for (const dir of [backend, home, project]) mkdirSync(dir, { recursive: true });
-    const pulumiCommand = await auto.PulumiCommand.get({ root: CACHE_DIR });
+    const pulumiCommand = await auto.PulumiCommand.get({ root: options.cliRoot ?? CACHE_DIR, skipVersionCheck: options.cliRoot !== undefined });
     const env = {
       PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
       PULUMI_HOME: home,

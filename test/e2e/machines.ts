@@ -71,15 +71,33 @@ export interface Lan {
 /** A command run inside a network namespace. */
 export const inNetns = (netns: string, cmd: string, args: string[]): [string, string[]] => ["ip", ["netns", "exec", netns, cmd, ...args]];
 
-export function createLan(gateway: string, prefix: number): Lan {
-  removeNetns(LAN_NETNS);
-  runOk("ip", ["netns", "add", LAN_NETNS]);
-  const ip = (...args: string[]) => runOk(...inNetns(LAN_NETNS, "ip", args));
+export function createLan(gateway: string, prefix: number, netns = LAN_NETNS): Lan {
+  removeNetns(netns);
+  runOk("ip", ["netns", "add", netns]);
+  const ip = (...args: string[]) => runOk(...inNetns(netns, "ip", args));
   ip("link", "set", "lo", "up");
   ip("link", "add", BRIDGE, "type", "bridge");
   ip("addr", "add", `${gateway}/${prefix}`, "dev", BRIDGE);
   ip("link", "set", BRIDGE, "up");
-  return { netns: LAN_NETNS, gateway, prefix };
+  return { netns, gateway, prefix };
+}
+
+/**
+ * Wires this machine's own network namespace to the lan through a veth named `link` with the
+ * given lan address, so programs run here (the Pulumi engine and its plugins) reach the hosts.
+ * Returns the undo.
+ */
+export function attachToLan(lan: Lan, link: string, address: string): () => void {
+  run("ip", ["link", "del", link]);
+  runOk("ip", ["link", "add", link, "type", "veth", "peer", "name", `${link}-p`.slice(0, 15), "netns", lan.netns]);
+  runOk(...inNetns(lan.netns, "ip", ["link", "set", `${link}-p`.slice(0, 15), "master", BRIDGE, "up"]));
+  runOk("ip", ["addr", "add", `${address}/${lan.prefix}`, "dev", link]);
+  runOk("ip", ["link", "set", link, "up"]);
+  return () => run("ip", ["link", "del", link]);
+}
+
+export function removeLan(lan: Lan | undefined): void {
+  if (lan) removeNetns(lan.netns);
 }
 
 function removeNetns(name: string): void {
@@ -193,6 +211,24 @@ export class Machine {
     run("umount", [this.root]);
     removeNetns(this.netns);
   }
+}
+
+/** What a reset host must look like again: drydock's places, its units and their state. */
+export const HOST_SNAPSHOT = `find /etc /usr/local /opt /var/lib/etcd /var/lib/etcd-snapshots /var/lib/kubelet /var/lib/containerd -xdev 2>/dev/null | grep -v -e '^/etc/ssh/ssh_host' -e '^/etc/machine-id' -e '^/etc/.pwd.lock' | sort
+for unit in etcd haproxy keepalived kubelet containerd etcd-snapshot.timer; do echo "$unit $(systemctl is-enabled $unit 2>/dev/null) $(systemctl is-active $unit 2>/dev/null)"; done`;
+
+/** The Debian etcd binaries, packed as an official release tarball in mirrorDir/<build>/ (served at mirrorUrl). */
+export function packEtcdRelease(workDir: string, mirrorDir: string, mirrorUrl: string, build = "1"): { version: string; url: string; sha256: string } {
+  const version = /etcd Version: (\S+)/.exec(runOk("etcd", ["--version"]))![1]!;
+  const name = `etcd-v${version}-linux-amd64`;
+  const stage = join(workDir, "stage", name);
+  mkdirSync(stage, { recursive: true });
+  for (const bin of ["etcd", "etcdctl"]) runOk("install", ["-m", "0755", runOk("sh", ["-c", `command -v ${bin}`]).trim(), join(stage, bin)]);
+  writeFileSync(join(stage, "README.md"), `etcd from Debian's etcd-server and etcd-client, in the official release layout (build ${build})\n`);
+  mkdirSync(join(mirrorDir, build), { recursive: true });
+  const path = join(mirrorDir, build, `${name}.tar.gz`);
+  runOk("tar", ["-czf", path, "-C", join(workDir, "stage"), name]);
+  return { version, url: `${mirrorUrl}/${build}/${name}.tar.gz`, sha256: createHash("sha256").update(readFileSync(path)).digest("hex") };
 }
 
 export function sshOptions(keyFile: string): string[] {

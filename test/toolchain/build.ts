@@ -3,7 +3,7 @@
 // warm cache builds nothing. Test infrastructure only: product code never imports this.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export const TOOLCHAIN_DIR = __dirname;
@@ -40,9 +40,16 @@ function goVersion(): string {
   return result.stdout.trim();
 }
 
+/** The module's go.mod, go.sum and Go sources, in a stable order. */
+function moduleFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? moduleFiles(join(dir, e.name)) : /^go\.(mod|sum)$|\.go$/.test(e.name) ? [join(dir, e.name)] : []))
+    .sort();
+}
+
 function cacheKey(spec: BinarySpec, go: string): string {
   const hash = createHash("sha256");
-  for (const file of ["go.mod", "go.sum"]) hash.update(readFileSync(join(TOOLCHAIN_DIR, spec.module, file)));
+  for (const file of moduleFiles(join(TOOLCHAIN_DIR, spec.module))) hash.update(file.slice(TOOLCHAIN_DIR.length)).update(readFileSync(file));
   hash.update(JSON.stringify(spec)).update(go);
   return hash.digest("hex").slice(0, 16);
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	p "github.com/pulumi/pulumi-go-provider"
+	retrypkg "github.com/pulumi/pulumi/sdk/v3/go/common/util/retry"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -109,23 +110,31 @@ func (e endpoint) address() string {
 	return net.JoinHostPort(e.host, strconv.Itoa(e.port))
 }
 
-// retry dials until it works or dialErrorLimit attempts failed (a negative limit: no limit).
+// retry dials until it works or dialErrorLimit attempts failed (-1: no limit), with the
+// Pulumi SDK's retry helper (its default delays and backoff).
 func retry(ctx context.Context, e endpoint, dial func() (*ssh.Client, error)) (*ssh.Client, error) {
 	var lastErr error
-	for attempt := 1; e.dialErrorLimit < 0 || attempt <= e.dialErrorLimit; attempt++ {
-		client, err := dial()
-		if err == nil {
-			return client, nil
-		}
-		lastErr = err
-		p.GetLogger(ctx).Debugf("dial %s: attempt %d failed: %v", e.address(), attempt, err)
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(time.Duration(min(attempt, 5)) * time.Second):
-		}
+	ok, client, err := retrypkg.Until(ctx, retrypkg.Acceptor{
+		Accept: func(try int, _ time.Duration) (bool, any, error) {
+			c, err := dial()
+			if err == nil {
+				return true, c, nil
+			}
+			lastErr = err
+			if e.dialErrorLimit >= 0 && try+1 >= e.dialErrorLimit {
+				return true, nil, fmt.Errorf("dial %s: after %d failed attempts: %w", e.address(), try+1, err)
+			}
+			p.GetLogger(ctx).InfoStatusf("dial %s %d/%d failed: retrying", e.address(), try+1, e.dialErrorLimit)
+			return false, nil, nil
+		},
+	})
+	if ok && err == nil {
+		return client.(*ssh.Client), nil
 	}
-	return nil, fmt.Errorf("failed to dial %s after %d attempts: %w", e.address(), e.dialErrorLimit, lastErr)
+	if err == nil {
+		err = fmt.Errorf("dial %s: %w (last error: %v)", e.address(), ctx.Err(), lastErr)
+	}
+	return nil, err
 }
 
 func (c *Connection) dial(ctx context.Context) (*ssh.Client, error) {

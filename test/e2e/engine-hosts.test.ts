@@ -1,0 +1,232 @@
+// `pulumi up` for real over SSH: the real Pulumi engine (Automation API, inline index.ts) with
+// the command-provider stand-in (the real plugin cannot be built here; see the README) runs
+// the program's remote commands on Debian hosts booted by systemd in nspawn containers.
+// The spec has external etcd members on those hosts and one control plane that is not
+// provisioned here (its steps need the Kubernetes server binaries): every operation excludes
+// that host's resources and their dependents (`--exclude ... --exclude-dependents`).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { ProcessGroup, runAsync, waitFor } from "../integration/helpers";
+import { attachToLan, createLan, ensureRootfs, HOST_SNAPSHOT, inNetns, Machine, makeSshDir, packEtcdRelease, removeLan, requireHostTools, type Lan } from "./machines";
+import { EngineStack, logTo, readLog } from "./engine";
+import { ROOT } from "../helpers";
+import { etcdctl } from "../../hosts/etcd";
+
+// A test network range (RFC 2544), on a bridge this file creates.
+const GATEWAY = "198.18.77.1";
+const ENGINE_ADDRESS = "198.18.77.2";
+const MIRROR_PORT = 8080;
+const MACHINES = [1, 2, 3, 4, 5].map((i) => ({ name: `eng-${i}`, address: `198.18.77.${10 + i}` }));
+/** In the spec, never provisioned here: see the header. */
+const CONTROL_PLANE = { name: "eng-cp", address: "198.18.77.30", roles: ["controlPlane"] };
+const EXCLUDE = { exclude: [`**${CONTROL_PLANE.name}**`], excludeDependents: true };
+
+const log = (line: string) => process.stderr.write(`# engine e2e: ${line}\n`);
+let workDir = "";
+let lan: Lan | undefined;
+let detach: (() => void) | undefined;
+const machines: Machine[] = [];
+const procs = new ProcessGroup();
+let engine: EngineStack;
+let logFile = "";
+let specFile = "";
+let spec: Record<string, any> = {};
+const baseline = new Map<string, string>();
+
+const byName = (name: string) => machines.find((m) => m.name === name)!;
+const members = (count: number) => MACHINES.slice(0, count);
+
+function writeSpec(memberCount: number, extra: Record<string, unknown> = {}): void {
+  spec = {
+    ...spec,
+    ...extra,
+    infrastructure: {
+      provider: "hosts",
+      hosts: [...members(memberCount).map((m) => ({ ...m, roles: ["etcd"] })), CONTROL_PLANE],
+      ssh: { user: "root" },
+    },
+  };
+  writeFileSync(specFile, stringify(spec));
+}
+
+const endpoints = (count: number) => members(count).map((m) => `https://${m.address}:2379`).join(",");
+
+/** The member list as a member sees it: "started eng-1" lines. */
+async function memberList(count: number): Promise<string[]> {
+  const out = await byName("eng-1").sshOk(etcdctl("member list -w simple", endpoints(count)));
+  return out.trim().split("\n").map((l) => `${l.split(", ")[1]} ${l.split(", ")[2]}`).sort();
+}
+
+before(async () => {
+  requireHostTools();
+  workDir = mkdtempSync(join(process.env.DRYDOCK_E2E_WORK ?? "/var/tmp", "drydock-engine-hosts-"));
+  const rootfs = ensureRootfs(log);
+  lan = createLan(GATEWAY, 24, "dde-eng-lan");
+  detach = attachToLan(lan, "dde-eng", ENGINE_ADDRESS);
+  const ssh = makeSshDir(join(workDir, "ssh"));
+  const mirrorDir = join(workDir, "mirror");
+  mkdirSync(mirrorDir);
+  const etcd = packEtcdRelease(workDir, mirrorDir, `http://${GATEWAY}:${MIRROR_PORT}`);
+  const mirror = procs.start(...inNetns(lan.netns, process.execPath, ["--import", "tsx", join(__dirname, "mirror-main.ts"), mirrorDir, GATEWAY, String(MIRROR_PORT)]));
+  await waitFor("the artifact mirror", () => (procs.logs.get(mirror) ?? "").includes("listening"), 100, 200);
+  for (const h of MACHINES) {
+    const m = new Machine({ ...h, lan, rootfs, sshDir: ssh.dir, workDir: join(workDir, h.name) });
+    machines.push(m);
+    m.create();
+    m.start();
+  }
+  await Promise.all(machines.map((m) => m.waitBooted()));
+  for (const m of machines) baseline.set(m.name, await m.sshOk(HOST_SNAPSHOT));
+
+  specFile = join(workDir, "cluster.yaml");
+  spec = { name: "eng", etcd: { topology: "external", version: etcd.version }, artifacts: { overrides: [{ name: "etcd", version: etcd.version, url: etcd.url, sha256: etcd.sha256 }] } };
+  writeSpec(3);
+  logFile = join(workDir, "engine.log");
+  const entry = require.resolve(join(ROOT, "index.ts"));
+  engine = await EngineStack.create({
+    workDir,
+    stackName: "eng",
+    log: logTo(logFile),
+    program: async () => {
+      delete require.cache[entry];
+      return require(entry);
+    },
+  });
+  await engine.setConfig({ "drydock:specFile": { value: specFile }, "drydock:sshPrivateKey": { value: ssh.privateKey, secret: true } });
+});
+
+after(async () => {
+  await procs.stopAll();
+  await Promise.all(machines.map((m) => m.destroy()));
+  detach?.();
+  removeLan(lan);
+  if (workDir && !process.env.DRYDOCK_E2E_KEEP) rmSync(workDir, { recursive: true, force: true });
+});
+
+/** What a second run must not touch: installed files (inode, mtime) and running services (PID). */
+const hostState = (m: Machine) =>
+  m.sshOk(`stat -c '%n %i %Y %a %U' $(cat /usr/local/lib/drydock/files.list) /usr/local/bin/etcd; for u in etcd etcd-snapshot.timer; do systemctl show -p Id,MainPID,ActiveEnterTimestampMonotonic "$u"; done`);
+
+test("pulumi preview of a new stack lists every resource to create (unknown values included)", { timeout: 600_000 }, async () => {
+  const preview = await engine.stack.preview({ ...EXCLUDE, diff: true, onOutput: logTo(logFile), color: "never" });
+  assert.deepEqual(Object.keys(preview.changeSummary).sort(), ["create"], JSON.stringify(preview.changeSummary));
+  assert.ok(preview.changeSummary.create! > 40, `resources to create: ${preview.changeSummary.create}`);
+});
+
+test("pulumi up (the real engine) forms a three-member etcd quorum over mutual TLS on the hosts", { timeout: 900_000 }, async () => {
+  const up = await engine.stack.up({ ...EXCLUDE, onOutput: logTo(logFile), color: "never" });
+  assert.equal(up.summary.result, "succeeded");
+  const text = readLog(logFile);
+  assert.match(text, /Resources:\n\s+\+ \d+ created/, "the engine's own summary");
+  log(`first up: ${JSON.stringify(up.summary.resourceChanges)} in ${up.summary.endTime.getTime() - up.summary.startTime.getTime()} ms`);
+  assert.deepEqual(await memberList(3), ["started eng-1", "started eng-2", "started eng-3"]);
+  await byName("eng-1").sshOk(etcdctl("endpoint health", endpoints(3)));
+  for (const m of members(3)) assert.equal((await byName(m.name).sshOk("systemctl is-active etcd")).trim(), "active");
+  for (const m of MACHINES.slice(3)) assert.equal((await byName(m.name).sshOk(HOST_SNAPSHOT)), baseline.get(m.name), `${m.name} untouched`);
+  assert.equal(up.outputs.adminKubeconfig?.secret, true, "the admin kubeconfig output is secret");
+});
+
+test("preview --expect-no-changes is clean, and a second up changes nothing on the hosts", { timeout: 900_000 }, async () => {
+  await engine.stack.preview({ ...EXCLUDE, expectNoChanges: true, onOutput: logTo(logFile), color: "never" });
+  const before = await Promise.all(members(3).map((m) => hostState(byName(m.name))));
+  const up = await engine.stack.up({ ...EXCLUDE, onOutput: logTo(logFile), color: "never" });
+  assert.deepEqual(Object.keys(up.summary.resourceChanges ?? {}), ["same"], JSON.stringify(up.summary.resourceChanges));
+  const after = await Promise.all(members(3).map((m) => hostState(byName(m.name))));
+  assert.deepEqual(after, before, "files keep inode and mtime, services keep their PIDs");
+});
+
+test("the exported state holds no private key in plain text; the SSH key is encrypted", { timeout: 120_000 }, async () => {
+  const { text } = engine.exportState();
+  assert.doesNotMatch(text, /PRIVATE KEY/);
+  assert.doesNotMatch(text, /BEGIN OPENSSH/);
+});
+
+/** Writes keys under prefix from the lan until stopped; returns the acknowledged ones. */
+function startWriter(prefix: string, count: () => number) {
+  const acked: string[] = [];
+  let writing = true;
+  const client = join(workDir, "etcd-client");
+  const done = (async () => {
+    mkdirSync(client, { recursive: true });
+    for (const f of ["ca.crt", "healthcheck-client.crt", "healthcheck-client.key"]) writeFileSync(join(client, f), await byName("eng-1").sshOk(`cat /etc/kubernetes/pki/etcd/${f}`), { mode: 0o600 });
+    const deadline = Date.now() + 900_000;
+    for (let i = 0; writing && i < 20_000 && Date.now() < deadline; i++) {
+      const r = await runAsync(...inNetns(lan!.netns, "etcdctl", [`--endpoints=${endpoints(count())}`, `--cacert=${client}/ca.crt`, `--cert=${client}/healthcheck-client.crt`, `--key=${client}/healthcheck-client.key`, "--dial-timeout=1s", "--command-timeout=2s", "put", `${prefix}${i}`, "v"]), { timeoutMs: 10_000 });
+      if (r.code === 0) acked.push(`${prefix}${i}`);
+      else await new Promise((res) => setTimeout(res, 200));
+    }
+  })();
+  return {
+    acked,
+    stop: async () => {
+      writing = false;
+      await done;
+    },
+  };
+}
+
+test("etcd members 3 → 5 → 3 through the spec while a writer writes: the diff names only the changed hosts, no acknowledged write is lost, removed hosts are reset", { timeout: 1_800_000 }, async () => {
+  let memberCount = 3;
+  const writer = startWriter("/engine/membership/", () => Math.min(memberCount, 3));
+  await waitFor("the writer's first write", () => writer.acked.length > 0, 100, 200);
+
+  writeSpec(5);
+  const grow = await engine.stack.preview({ ...EXCLUDE, diff: true, onOutput: logTo(logFile), color: "never" });
+  log(`preview of 3 → 5: ${JSON.stringify(grow.changeSummary)}`);
+  assert.deepEqual(Object.keys(grow.changeSummary).filter((k) => k !== "same").sort(), ["create"], "growing only creates");
+  const up5 = await engine.stack.up({ ...EXCLUDE, onOutput: logTo(logFile), color: "never" });
+  assert.equal(up5.summary.resourceChanges?.create, grow.changeSummary.create);
+  memberCount = 5;
+  assert.deepEqual(await memberList(5), MACHINES.map((m) => `started ${m.name}`));
+
+  writeSpec(3);
+  memberCount = 3;
+  const shrink = await engine.stack.preview({ ...EXCLUDE, diff: true, onOutput: logTo(logFile), color: "never" });
+  log(`preview of 5 → 3: ${JSON.stringify(shrink.changeSummary)}`);
+  assert.deepEqual(Object.keys(shrink.changeSummary).filter((k) => k !== "same").sort(), ["delete"], "shrinking only deletes");
+  const up3 = await engine.stack.up({ ...EXCLUDE, onOutput: logTo(logFile), color: "never" });
+  assert.equal(up3.summary.resourceChanges?.delete, shrink.changeSummary.delete);
+  await writer.stop();
+
+  assert.deepEqual(await memberList(3), ["started eng-1", "started eng-2", "started eng-3"]);
+  const stored = (await byName("eng-1").sshOk(etcdctl("get /engine/membership/ --prefix --keys-only", endpoints(3)))).split("\n").filter(Boolean);
+  assert.deepEqual(writer.acked.filter((k) => !stored.includes(k)), [], "every acknowledged write is stored");
+  log(`membership: ${writer.acked.length} writes acknowledged`);
+  for (const m of MACHINES.slice(3)) {
+    const now = (await byName(m.name).sshOk(HOST_SNAPSHOT)).split("\n");
+    const was = baseline.get(m.name)!.split("\n");
+    assert.deepEqual({ left: now.filter((l) => !was.includes(l)), lost: was.filter((l) => !now.includes(l)) }, { left: [], lost: [] }, `${m.name} is reset`);
+  }
+});
+
+test("a host unreachable mid-run fails the up; the next up repairs it and nothing is left to do", { timeout: 1_800_000 }, async () => {
+  const three = byName("eng-3");
+  await three.sshOk("systemctl stop ssh.socket ssh.service 2>/dev/null; systemctl stop ssh");
+  writeSpec(3, { pki: { rotation: 1 } });
+  await assert.rejects(engine.stack.up({ ...EXCLUDE, onOutput: logTo(logFile), color: "never" }), /eng-3|198\.18\.77\.13/, "the up fails on the unreachable host");
+  await three.stop();
+  three.start();
+  await three.waitBooted();
+  const repaired = await engine.stack.up({ ...EXCLUDE, onOutput: logTo(logFile), color: "never" });
+  assert.equal(repaired.summary.result, "succeeded");
+  await engine.stack.preview({ ...EXCLUDE, expectNoChanges: true, onOutput: logTo(logFile), color: "never" });
+  await byName("eng-1").sshOk(etcdctl("endpoint health", endpoints(3)));
+  const served = await three.sshOk("openssl x509 -noout -fingerprint -sha256 -in /etc/kubernetes/pki/etcd/server.crt");
+  const onOne = await byName("eng-1").sshOk(etcdctl("endpoint status -w json", "https://198.18.77.13:2379"));
+  assert.ok(served && onOne, "eng-3 answers with its rotated certificate");
+});
+
+test("pulumi destroy removes the members one at a time and resets every host to how it was", { timeout: 900_000 }, async () => {
+  const destroyed = await engine.stack.destroy({ ...EXCLUDE, onOutput: logTo(logFile), color: "never" });
+  assert.equal(destroyed.summary.result, "succeeded");
+  for (const m of machines) {
+    const now = (await m.sshOk(HOST_SNAPSHOT)).split("\n");
+    const was = baseline.get(m.name)!.split("\n");
+    assert.deepEqual({ left: now.filter((l) => !was.includes(l)), lost: was.filter((l) => !now.includes(l)) }, { left: [], lost: [] }, `${m.name} is as it was before drydock`);
+  }
+  const { resources } = engine.exportState();
+  assert.deepEqual(resources.filter((r) => !r.type.startsWith("pulumi:providers:") && r.type !== "pulumi:pulumi:Stack"), []);
+});
