@@ -176,6 +176,9 @@ export function corednsManifest(spec: ClusterSpec, addresses: AddressPlan): Mani
         spec: {
           serviceAccountName: "coredns",
           priorityClassName: "system-cluster-critical",
+          // The node's resolv.conf, not the cluster DNS (itself): the Corefile forwards there,
+          // and with ClusterFirst the loop plugin would stop CoreDNS (kubeadm sets the same).
+          dnsPolicy: "Default",
           nodeSelector: { "kubernetes.io/os": "linux" },
           tolerations: [{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }],
           affinity: {
