@@ -149,6 +149,32 @@ function checkCidrs(spec: ClusterSpec, report: Report): void {
   }
 }
 
+/** Labels in the kubernetes.io and k8s.io namespaces a kubelet may set on its own Node (k8s.io/kubelet's IsKubeletLabel). */
+export const KUBELET_LABELS = [
+  "kubernetes.io/hostname",
+  "kubernetes.io/os",
+  "kubernetes.io/arch",
+  "beta.kubernetes.io/os",
+  "beta.kubernetes.io/arch",
+  "beta.kubernetes.io/instance-type",
+  "node.kubernetes.io/instance-type",
+  "topology.kubernetes.io/zone",
+  "topology.kubernetes.io/region",
+  "failure-domain.beta.kubernetes.io/zone",
+  "failure-domain.beta.kubernetes.io/region",
+];
+const KUBELET_LABEL_NAMESPACES = ["kubelet.kubernetes.io", "node.kubernetes.io"];
+
+const labelNamespace = (key: string) => (key.includes("/") ? key.slice(0, key.indexOf("/")) : "");
+const inNamespace = (ns: string, parent: string) => ns === parent || ns.endsWith(`.${parent}`);
+
+/** The kubelet's --node-labels rule: keys in kubernetes.io or k8s.io namespaces only when it may set them. */
+export function kubeletMaySetLabel(key: string): boolean {
+  const ns = labelNamespace(key);
+  if (!inNamespace(ns, "kubernetes.io") && !inNamespace(ns, "k8s.io")) return true;
+  return KUBELET_LABELS.includes(key) || KUBELET_LABEL_NAMESPACES.some((allowed) => inNamespace(ns, allowed));
+}
+
 function checkPools(spec: ClusterSpec, parsed: ParsedSpec, report: Report): void {
   const written = parsed.workers.pools ?? [];
   const seen = new Set<string>();
@@ -157,6 +183,14 @@ function checkPools(spec: ClusterSpec, parsed: ParsedSpec, report: Report): void
     seen.add(pool.name);
     if (RESERVED_POOL_NAMES.includes(pool.name)) {
       report(`workers.pools[${i}].name`, `${pool.name} is reserved for drydock's own machine names; pick another name`);
+    }
+    for (const key of Object.keys(pool.labels ?? {})) {
+      if (!kubeletMaySetLabel(key)) {
+        report(
+          `workers.pools[${i}].labels.${key}`,
+          `the kubelet refuses to register with a ${labelNamespace(key)} label it may not set; use your own prefix (example.com/...), or one of ${KUBELET_LABELS.join(", ")}, or a key under node.kubernetes.io/ or kubelet.kubernetes.io/`,
+        );
+      }
     }
     pool.taints.forEach((taint, t) => {
       if (!parseTaint(taint)) {

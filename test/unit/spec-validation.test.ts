@@ -87,6 +87,8 @@ const cases: Case[] = [
   { name: "taint without effect", spec: aws({ "workers.pools": [{ name: "g", count: 1, taints: ["dedicated=gpu"] }] }), path: "workers.pools[0].taints[0]", gist: "key[=value]:Effect" },
   { name: "taint with unknown effect", spec: aws({ "workers.pools": [{ name: "g", count: 1, taints: ["a=b:Never"] }] }), path: "workers.pools[0].taints[0]", gist: "NoSchedule, PreferNoSchedule or NoExecute" },
   { name: "bad label value", spec: aws({ "workers.pools": [{ name: "g", count: 1, labels: { tier: "a b" } }] }), path: "workers.pools[0].labels.tier", gist: "label values" },
+  { name: "node-role label the kubelet may not set", spec: aws({ "workers.pools": [{ name: "g", count: 1, labels: { "node-role.kubernetes.io/worker": "" } }] }), path: "workers.pools[0].labels.node-role.kubernetes.io/worker", gist: "kubelet refuses to register" },
+  { name: "k8s.io label the kubelet may not set", spec: aws({ "workers.pools": [{ name: "g", count: 1, labels: { "example.k8s.io/tier": "a" } }] }), path: "workers.pools[0].labels.example.k8s.io/tier", gist: "node.kubernetes.io/" },
   // backends
   { name: "instanceType under hosts", spec: hosts({ "workers.pools": [{ name: "general", instanceType: "m7i.large" }] }), path: "workers.pools[0].instanceType", gist: "only for infrastructure.provider aws" },
   { name: "rootVolumeGiB under hosts", spec: hosts({ "workers.pools": [{ name: "general", rootVolumeGiB: 40 }] }), path: "workers.pools[0].rootVolumeGiB", gist: "only for infrastructure.provider aws" },
@@ -190,4 +192,12 @@ test("a YAML document that is not a mapping is rejected", () => {
   assert.equal(result.ok, false);
   if (result.ok) return;
   assert.match(formatProblem(result.problems[0]!), /^\(spec\): must be an object, got a list/);
+});
+
+test("pool labels: what the kubelet's --node-labels accepts passes, the rest of kubernetes.io and k8s.io is refused", async () => {
+  const { kubeletMaySetLabel } = await import("../../spec/rules");
+  const allowed = ["tier", "example.com/team", "node.kubernetes.io/gpu", "team.node.kubernetes.io/x", "kubelet.kubernetes.io/a", "topology.kubernetes.io/zone", "kubernetes.io/arch", "kubernetes.example.com/x"];
+  const refused = ["node-role.kubernetes.io/worker", "kubernetes.io/role", "k8s.io/x", "a.k8s.io/b", "node-restriction.kubernetes.io/pool", "beta.kubernetes.io/fluentd"];
+  for (const key of allowed) assert.equal(kubeletMaySetLabel(key), true, key);
+  for (const key of refused) assert.equal(kubeletMaySetLabel(key), false, key);
 });
