@@ -146,6 +146,22 @@ test("the exported state holds no private key in plain text; the SSH key is encr
   assert.doesNotMatch(text, /BEGIN OPENSSH/);
 });
 
+/** A preview's steps as the engine plans them: operation, resource name, and whether the old resource has a delete command. */
+async function plannedSteps(): Promise<{ summary: Record<string, number>; steps: { op: string; name: string; oldDelete: boolean }[] }> {
+  const steps: { op: string; name: string; oldDelete: boolean }[] = [];
+  const preview = await engine.stack.preview({
+    ...EXCLUDE,
+    diff: true,
+    color: "never",
+    onOutput: logTo(logFile),
+    onEvent: (event) => {
+      const m = event.resourcePreEvent?.metadata;
+      if (m && m.op !== "same" && m.type !== "pulumi:pulumi:Stack") steps.push({ op: m.op, name: m.urn.split("::").pop()!, oldDelete: m.old?.inputs?.delete !== undefined });
+    },
+  });
+  return { summary: preview.changeSummary as Record<string, number>, steps };
+}
+
 /** Writes keys under prefix from the lan until stopped; returns the acknowledged ones. */
 function startWriter(prefix: string, count: () => number) {
   const acked: string[] = [];
@@ -177,21 +193,26 @@ test("etcd members 3 → 5 → 3 through the spec while a writer writes: the dif
     await waitFor("the writer's first write", () => writer.acked.length > 0, 100, 200);
 
     writeSpec(5);
-    const grow = await engine.stack.preview({ ...EXCLUDE, diff: true, onOutput: logTo(logFile), color: "never" });
-    log(`preview of 3 → 5: ${JSON.stringify(grow.changeSummary)}`);
-    assert.deepEqual(Object.keys(grow.changeSummary).filter((k) => k !== "same").sort(), ["create"], "growing only creates");
+    const grow = await plannedSteps();
+    log(`preview of 3 → 5: ${JSON.stringify(grow.summary)}`);
+    assert.deepEqual(grow.steps.filter((st) => st.op === "create" && !/eng-[45]/.test(st.name)), [], "only the new members' resources are created");
+    assert.ok(grow.steps.filter((st) => st.op === "create").length >= 10, "the new members' certificates and phases");
+    assert.deepEqual(grow.steps.filter((st) => st.op === "delete" || ((st.op === "replace" || st.op === "create-replacement") && st.oldDelete)), [], "nothing deleted; no replacement runs a delete (a reset)");
     const up5 = await engine.stack.up({ ...EXCLUDE, onOutput: logTo(logFile), color: "never" });
-    assert.equal(up5.summary.resourceChanges?.create, grow.changeSummary.create);
+    assert.equal(up5.summary.resourceChanges?.create, grow.summary.create);
     memberCount = 5;
     assert.deepEqual(await memberList(5), MACHINES.map((m) => `started ${m.name}`));
 
     writeSpec(3);
     memberCount = 3;
-    const shrink = await engine.stack.preview({ ...EXCLUDE, diff: true, onOutput: logTo(logFile), color: "never" });
-    log(`preview of 5 → 3: ${JSON.stringify(shrink.changeSummary)}`);
-    assert.deepEqual(Object.keys(shrink.changeSummary).filter((k) => k !== "same").sort(), ["delete"], "shrinking only deletes");
+    const shrink = await plannedSteps();
+    log(`preview of 5 → 3: ${JSON.stringify(shrink.summary)}`);
+    const deletes = shrink.steps.filter((st) => st.op === "delete");
+    assert.deepEqual(deletes.filter((st) => !/eng-[45]/.test(st.name)), [], "only the leaving members' resources are deleted");
+    assert.ok(deletes.some((st) => /eng-4-0-/.test(st.name)) && deletes.some((st) => /eng-5-0-/.test(st.name)), "their first phases (the reset) are deleted");
+    assert.deepEqual(shrink.steps.filter((st) => st.op === "create" || ((st.op === "replace" || st.op === "create-replacement") && st.oldDelete)), [], "nothing created; no replacement runs a delete");
     const up3 = await engine.stack.up({ ...EXCLUDE, onOutput: logTo(logFile), color: "never" });
-    assert.equal(up3.summary.resourceChanges?.delete, shrink.changeSummary.delete);
+    assert.equal(up3.summary.resourceChanges?.delete, shrink.summary.delete);
   } finally {
     await writer.stop();
   }

@@ -4,7 +4,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { requireSpec, validateSpec } from "../../spec";
-import { planAddresses } from "../../spec/addresses";
 import { renderCluster } from "../../hosts/render";
 import { hostsBase } from "../helpers";
 import { parseAllDocuments } from "yaml";
@@ -15,7 +14,7 @@ test("CoreDNS resolves upstream through the node (dnsPolicy Default); other syst
   let checked = 0;
   for (const cni of ["flannel", "bridge", "calico", "cilium"] as const) {
     const spec = requireSpec(validateSpec({ ...hostsBase(), network: { cni } }));
-    const tree = await renderCluster(spec, planAddresses(spec));
+    const tree = renderCluster(spec);
     const manifests = tree.files.filter((f) => f.path.startsWith("cluster/manifests/") && f.path.endsWith(".yaml"));
     assert.ok(manifests.length > 0);
     for (const file of manifests) {
