@@ -196,14 +196,18 @@ export class Provisioning extends pulumi.ComponentResource {
       );
     }
     // etcd members: removed from the cluster (from another member) before their host goes.
+    // Chained in member order, so the engine deletes them one at a time, last member first
+    // (it deletes dependents first); in parallel, members leaving together could each pick a
+    // member that is itself leaving. Found by `pulumi destroy` on the real engine.
     const members = shape.map((p) => p.host).filter((h) => h.roles.includes("etcd"));
+    let previousLeave: RemoteCommand | undefined;
     for (const member of members) {
       const other = members.find((m) => m !== member);
       if (!other) continue;
-      new RemoteCommand(
+      previousLeave = new RemoteCommand(
         `${cluster}-${member.name}-etcd-leave`,
         { connection: connectionTo(other), create: "true", delete: runInline(leaveScript(member, members.filter((m) => m !== member))), logging: "stderr" },
-        { parent: this, dependsOn: [lastPhase.get(member.name)!] },
+        { parent: this, dependsOn: [lastPhase.get(member.name)!, ...(previousLeave ? [previousLeave] : [])] },
       );
     }
     this.commands = commands;

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { ProcessGroup, run, runAsync, waitFor } from "../integration/helpers";
 import { resolveOutput, runIndex, stateOf, type ProgramRun } from "../program/harness";
-import { createLan, ensureRootfs, HOST_SNAPSHOT, inNetns, Machine, makeSshDir, packEtcdRelease, requireHostTools, type Lan } from "./machines";
+import { bootMachines, createLan, ensureRootfs, HOST_SNAPSHOT, inNetns, Machine, makeSshDir, packEtcdRelease, requireHostTools, startMirror, type Lan } from "./machines";
 import { RemoteExecutor, UNRUNNABLE_STEPS } from "./remote";
 import { etcdctl } from "../../hosts/etcd";
 
@@ -104,17 +104,10 @@ before(async () => {
   mkdirSync(mirrorDir);
   mirrorRoot = mirrorDir;
   const etcd = packEtcd(mirrorDir);
-  const mirror = procs.start(...inNetns(lan.netns, process.execPath, ["--import", "tsx", join(__dirname, "mirror-main.ts"), mirrorDir, GATEWAY, String(MIRROR_PORT)]));
-  await waitFor("the artifact mirror", () => (procs.logs.get(mirror) ?? "").includes("listening"), 100, 200);
-
-  for (const h of HOSTS) {
-    const m = new Machine({ ...h, lan, rootfs, sshDir: ssh.dir, workDir: join(workDir, h.name) });
-    machines.push(m);
-    m.create();
-    m.start();
-  }
-  await Promise.all(machines.map((m) => m.waitBooted()));
-  for (const m of machines) baseline.set(m.name, await m.sshOk(HOST_SNAPSHOT));
+  await startMirror(procs, lan, mirrorDir, MIRROR_PORT);
+  const booted = await bootMachines(HOSTS, { lan, rootfs, sshDir: ssh.dir, workDir });
+  machines.push(...booted.machines);
+  for (const [name, snapshot] of booted.baseline) baseline.set(name, snapshot);
 
   const spec = {
     name: "e2e",

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { ProcessGroup, runAsync, waitFor } from "../integration/helpers";
-import { attachToLan, createLan, ensureRootfs, HOST_SNAPSHOT, inNetns, Machine, makeSshDir, packEtcdRelease, removeLan, requireHostTools, type Lan } from "./machines";
+import { attachToLan, bootMachines, createLan, ensureRootfs, HOST_SNAPSHOT, inNetns, Machine, makeSshDir, packEtcdRelease, removeLan, requireHostTools, startMirror, type Lan } from "./machines";
 import { EngineStack, logTo, readLog } from "./engine";
 import { ROOT } from "../helpers";
 import { etcdctl } from "../../hosts/etcd";
@@ -70,16 +70,10 @@ before(async () => {
   const mirrorDir = join(workDir, "mirror");
   mkdirSync(mirrorDir);
   const etcd = packEtcdRelease(workDir, mirrorDir, `http://${GATEWAY}:${MIRROR_PORT}`);
-  const mirror = procs.start(...inNetns(lan.netns, process.execPath, ["--import", "tsx", join(__dirname, "mirror-main.ts"), mirrorDir, GATEWAY, String(MIRROR_PORT)]));
-  await waitFor("the artifact mirror", () => (procs.logs.get(mirror) ?? "").includes("listening"), 100, 200);
-  for (const h of MACHINES) {
-    const m = new Machine({ ...h, lan, rootfs, sshDir: ssh.dir, workDir: join(workDir, h.name) });
-    machines.push(m);
-    m.create();
-    m.start();
-  }
-  await Promise.all(machines.map((m) => m.waitBooted()));
-  for (const m of machines) baseline.set(m.name, await m.sshOk(HOST_SNAPSHOT));
+  await startMirror(procs, lan, mirrorDir, MIRROR_PORT);
+  const booted = await bootMachines(MACHINES, { lan, rootfs, sshDir: ssh.dir, workDir });
+  machines.push(...booted.machines);
+  for (const [name, snapshot] of booted.baseline) baseline.set(name, snapshot);
 
   specFile = join(workDir, "cluster.yaml");
   spec = { name: "eng", etcd: { topology: "external", version: etcd.version }, artifacts: { overrides: [{ name: "etcd", version: etcd.version, url: etcd.url, sha256: etcd.sha256 }] } };

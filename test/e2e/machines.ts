@@ -5,7 +5,7 @@
 // outside the repository; each host boots from it through an overlay whose upper
 // layer is the host's own disk (new per test run, kept across power cycles).
 import { type ChildProcess, spawn } from "node:child_process";
-import { requireBinaries, run, runAsync, runOk } from "../integration/helpers";
+import { ProcessGroup, requireBinaries, run, runAsync, runOk, waitFor } from "../integration/helpers";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
@@ -229,6 +229,28 @@ export function packEtcdRelease(workDir: string, mirrorDir: string, mirrorUrl: s
   const path = join(mirrorDir, build, `${name}.tar.gz`);
   runOk("tar", ["-czf", path, "-C", join(workDir, "stage"), name]);
   return { version, url: `${mirrorUrl}/${build}/${name}.tar.gz`, sha256: createHash("sha256").update(readFileSync(path)).digest("hex") };
+}
+
+/** The artifact mirror (mirror-main.ts) serving dir at the lan's gateway; resolves once it listens. */
+export async function startMirror(procs: ProcessGroup, lan: Lan, dir: string, port: number): Promise<void> {
+  const mirror = procs.start(...inNetns(lan.netns, process.execPath, ["--import", "tsx", join(__dirname, "mirror-main.ts"), dir, lan.gateway, String(port)]));
+  await waitFor("the artifact mirror", () => (procs.logs.get(mirror) ?? "").includes("listening"), 100, 200);
+}
+
+/** Creates and boots one machine per host; returns them once booted, with each one's HOST_SNAPSHOT before drydock. */
+export async function bootMachines(
+  hosts: readonly { name: string; address: string }[],
+  opts: Omit<MachineOptions, "name" | "address" | "workDir"> & { workDir: string },
+): Promise<{ machines: Machine[]; baseline: Map<string, string> }> {
+  const machines = hosts.map((h) => new Machine({ ...opts, ...h, workDir: join(opts.workDir, h.name) }));
+  for (const m of machines) {
+    m.create();
+    m.start();
+  }
+  await Promise.all(machines.map((m) => m.waitBooted()));
+  const baseline = new Map<string, string>();
+  for (const m of machines) baseline.set(m.name, await m.sshOk(HOST_SNAPSHOT));
+  return { machines, baseline };
 }
 
 export function sshOptions(keyFile: string): string[] {

@@ -211,3 +211,13 @@ test("a certificate rotation re-runs what read the certificates, and never repla
   assert.equal(ops.get(commands(second).find((c) => c.name.startsWith("test-cp-2-") && c.name.endsWith("-kubelet-start"))!.name), "replace");
   assert.equal(ops.get("test-w-1-drain"), "same");
 });
+
+test("etcd members leave one at a time: each leave waits on the previous member's, so destroy removes them last first", async () => {
+  const run = await runIndex({ "drydock:specFile": join(EXAMPLES_DIR, "hosts-ha.yaml") });
+  const leaves = commands(run).filter((c) => c.name.endsWith("-etcd-leave")).map((c) => c.name);
+  assert.deepEqual(leaves, ["lab-cp-1-etcd-leave", "lab-cp-2-etcd-leave", "lab-cp-3-etcd-leave"]);
+  assert.ok(!deps(run, leaves[0]!).some((d) => d.endsWith("-etcd-leave")), "the first member's leave waits on no other leave");
+  for (let i = 1; i < leaves.length; i++) {
+    assert.ok(deps(run, leaves[i]!).includes(leaves[i - 1]!), `${leaves[i]} depends on ${leaves[i - 1]}`);
+  }
+});

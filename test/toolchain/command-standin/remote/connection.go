@@ -12,23 +12,8 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// Connection is the real schema's SSH connection (the fields drydock and most users set).
-type Connection struct {
-	User               *string          `pulumi:"user,optional"`
-	Password           *string          `pulumi:"password,optional" provider:"secret"`
-	Host               *string          `pulumi:"host"`
-	Port               *float64         `pulumi:"port,optional"`
-	PrivateKey         *string          `pulumi:"privateKey,optional" provider:"secret"`
-	PrivateKeyPassword *string          `pulumi:"privateKeyPassword,optional" provider:"secret"`
-	AgentSocketPath    *string          `pulumi:"agentSocketPath,optional"`
-	DialErrorLimit     *int             `pulumi:"dialErrorLimit,optional"`
-	PerDialTimeout     *int             `pulumi:"perDialTimeout,optional"`
-	HostKey            *string          `pulumi:"hostKey,optional"`
-	Proxy              *ProxyConnection `pulumi:"proxy,optional"`
-}
-
-// ProxyConnection is a jump host.
-type ProxyConnection struct {
+// Endpoint holds the fields the real schema gives both a connection and its proxy.
+type Endpoint struct {
 	User               *string  `pulumi:"user,optional"`
 	Password           *string  `pulumi:"password,optional" provider:"secret"`
 	Host               *string  `pulumi:"host"`
@@ -39,6 +24,17 @@ type ProxyConnection struct {
 	DialErrorLimit     *int     `pulumi:"dialErrorLimit,optional"`
 	PerDialTimeout     *int     `pulumi:"perDialTimeout,optional"`
 	HostKey            *string  `pulumi:"hostKey,optional"`
+}
+
+// Connection is the real schema's SSH connection: an endpoint, reached through an optional jump host.
+type Connection struct {
+	Endpoint
+	Proxy *ProxyConnection `pulumi:"proxy,optional"`
+}
+
+// ProxyConnection is the jump host.
+type ProxyConnection struct {
+	Endpoint
 }
 
 type endpoint struct {
@@ -62,15 +58,8 @@ func num(n *int, fallback int) int {
 	return *n
 }
 
-func (c *Connection) endpoint() endpoint {
-	port := 22
-	if c.Port != nil {
-		port = int(*c.Port)
-	}
-	return endpoint{str(c.User, "root"), str(c.Host, ""), port, c.Password, c.PrivateKey, c.PrivateKeyPassword, c.HostKey, num(c.DialErrorLimit, 10), num(c.PerDialTimeout, 15)}
-}
-
-func (c *ProxyConnection) endpoint() endpoint {
+// resolved applies the provider's defaults: root, port 22, 10 dials of 15 s.
+func (c *Endpoint) resolved() endpoint {
 	port := 22
 	if c.Port != nil {
 		port = int(*c.Port)
@@ -138,7 +127,7 @@ func retry(ctx context.Context, e endpoint, dial func() (*ssh.Client, error)) (*
 }
 
 func (c *Connection) dial(ctx context.Context) (*ssh.Client, error) {
-	target := c.endpoint()
+	target := c.resolved()
 	config, err := target.config()
 	if err != nil {
 		return nil, err
@@ -146,7 +135,7 @@ func (c *Connection) dial(ctx context.Context) (*ssh.Client, error) {
 	if c.Proxy == nil {
 		return retry(ctx, target, func() (*ssh.Client, error) { return ssh.Dial("tcp", target.address(), config) })
 	}
-	jump := c.Proxy.endpoint()
+	jump := c.Proxy.resolved()
 	jumpConfig, err := jump.config()
 	if err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
