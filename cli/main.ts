@@ -16,7 +16,7 @@ const USAGE = `usage:
                                             (default spec: the bundled examples/aws-ha.yaml; default DIR: ./out)
   drydock help                              this text
 
-exit codes: 0 success, 1 invalid spec, 2 wrong usage or an unusable path, 3 a bug in drydock`;
+exit codes: 0 success, 1 invalid spec, 2 wrong usage or an unusable path (spec file or --out), 3 a bug in drydock`;
 
 export interface Io {
   out: (line: string) => void;
@@ -43,6 +43,9 @@ function parse(args: string[]) {
   }
 }
 
+/** 1 for a spec with problems; 2 when the file itself could not be read (an unusable path). */
+const failureCode = (result: { unreadable?: boolean }) => (result.unreadable ? 2 : 1);
+
 function validateCommand(positionals: string[], print: boolean, io: Io): number {
   if (positionals.length === 0) throw new UsageError("validate takes one or more spec files");
   if (print && positionals.length > 1) throw new UsageError("validate --print takes exactly one spec file");
@@ -51,7 +54,7 @@ function validateCommand(positionals: string[], print: boolean, io: Io): number 
     const result = loadSpecFile(path);
     if (!result.ok) {
       for (const line of problemLines(result)) io.err(line);
-      code = 1;
+      code = Math.max(code, failureCode(result));
     } else if (print) io.out(stringify(specToInput(result.spec)).trimEnd());
     else io.out(`${path}: valid (cluster ${result.spec.name}, ${result.spec.infrastructure.provider})`);
   }
@@ -64,7 +67,7 @@ async function renderCommand(positionals: string[], outDir: string, io: Io): Pro
   const result = loadSpecFile(specPath);
   if (!result.ok) {
     for (const line of problemLines(result)) io.err(line);
-    return 1;
+    return failureCode(result);
   }
   const tree = await renderWithFreshPki(result.spec);
   const root = writeRenderedTree(outDir, tree);

@@ -11,7 +11,8 @@ export type { ClusterSpec } from "./normalize";
 export type { Problem } from "./rules";
 export { SpecError, formatProblem } from "./problems";
 
-export type SpecResult = { ok: true; spec: ClusterSpec } | { ok: false; problems: Problem[] };
+/** `unreadable`: the file itself could not be read (missing, a folder, too large), so no spec was checked. */
+export type SpecResult = { ok: true; spec: ClusterSpec } | { ok: false; problems: Problem[]; unreadable?: boolean };
 
 /** Validates a plain object (parsed YAML or stack config). */
 export function validateSpec(input: unknown): SpecResult {
@@ -141,7 +142,7 @@ export function loadSpecFile(path: string): SpecResult {
       err instanceof SpecTooLarge
         ? `larger than ${MAX_SPEC_BYTES / 1024 / 1024} MiB; a spec is a short YAML file`
         : (code && READ_ERRORS[code]) ?? (code ? `cannot read it (${code})` : (err as Error).message);
-    return { ok: false, problems: [{ path: path === "" ? "(empty path)" : path, message: `cannot read the spec file: ${reason}` }] };
+    return { ok: false, unreadable: true, problems: [{ path: path === "" ? "(empty path)" : path, message: `cannot read the spec file: ${reason}` }] };
   }
   return validateSpecYaml(text, path);
 }

@@ -39,7 +39,7 @@ function checkOutcome(args: string[], { code, out, err }: Outcome): void {
     assert.doesNotMatch(line, /^\s+at .+(:\d+:\d+\)?|\(native\))$/m, `${shown}: stack trace: ${line}`);
   }
   if (code === 1) assert.ok(err.length > 0, `${shown}: exit 1 says why`);
-  if (code === 2) assert.match(err[0] ?? "", /^drydock: /, `${shown}: exit 2 says why`);
+  if (code === 2) assert.match(err[0] ?? "", /^(drydock: |\S.*: cannot read the spec file: )/, `${shown}: exit 2 says why`);
 }
 
 function checkSentinels(sandbox: string): void {

@@ -232,16 +232,17 @@ test("validate: unreadable, empty, huge and endless inputs get one line each, wi
   try {
     writeFileSync(join(dir, "empty.yaml"), "");
     writeFileSync(join(dir, "huge.yaml"), `name: x\nnote: "${"a".repeat(5 * 1024 * 1024)}"\n`);
-    const cases: [string, string][] = [
-      [join(dir, "empty.yaml"), `${join(dir, "empty.yaml")}: the spec is empty; it must be a YAML mapping with at least name and infrastructure`],
-      [join(dir, "huge.yaml"), `${join(dir, "huge.yaml")}: cannot read the spec file: larger than 4 MiB; a spec is a short YAML file`],
-      ["/dev/zero", "/dev/zero: cannot read the spec file: larger than 4 MiB; a spec is a short YAML file"],
-      [dir, `${dir}: cannot read the spec file: is a folder, not a file`],
-      [join(dir, "missing.yaml"), `${join(dir, "missing.yaml")}: cannot read the spec file: no such file`],
+    // An empty file is an invalid spec (1); a file that cannot be read is an unusable path (2).
+    const cases: [string, string, number][] = [
+      [join(dir, "empty.yaml"), `${join(dir, "empty.yaml")}: the spec is empty; it must be a YAML mapping with at least name and infrastructure`, 1],
+      [join(dir, "huge.yaml"), `${join(dir, "huge.yaml")}: cannot read the spec file: larger than 4 MiB; a spec is a short YAML file`, 2],
+      ["/dev/zero", "/dev/zero: cannot read the spec file: larger than 4 MiB; a spec is a short YAML file", 2],
+      [dir, `${dir}: cannot read the spec file: is a folder, not a file`, 2],
+      [join(dir, "missing.yaml"), `${join(dir, "missing.yaml")}: cannot read the spec file: no such file`, 2],
     ];
-    for (const [path, line] of cases) {
+    for (const [path, line, exit] of cases) {
       const { code, stderr } = drydock(["validate", path]);
-      assert.equal(code, 1, path);
+      assert.equal(code, exit, path);
       assert.equal(stderr, `${line}\n`);
     }
   } finally {

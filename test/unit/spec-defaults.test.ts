@@ -113,4 +113,5 @@ test("a missing spec file is one clear problem", () => {
   assert.equal(result.ok, false);
   if (result.ok) return;
   assert.deepEqual(result.problems, [{ path: "/nonexistent/cluster.yaml", message: "cannot read the spec file: no such file" }]);
+  assert.equal(result.unreadable, true, "the CLI exits 2 for it: an unusable path");
 });
