@@ -7,15 +7,15 @@ export type GroupName = "nlb" | "etcd" | "controlPlane" | "workers" | "bastion";
 
 export interface IngressRule {
   readonly group: GroupName;
-  readonly protocol: "tcp" | "udp" | "-1";
-  /** Inclusive port range; null for all ports (protocol -1). */
+  readonly protocol: "tcp" | "udp" | "icmp" | "-1";
+  /** Inclusive port range; for icmp [type, code] as AWS takes them; null for all ports (protocol -1). */
   readonly ports: readonly [number, number] | null;
   readonly from: { readonly group: GroupName } | { readonly cidr: string };
   readonly description: string;
 }
 
 /** Node-to-node traffic each CNI needs, exactly. */
-export function cniPorts(cni: Cni): { protocol: "tcp" | "udp" | "-1"; ports: [number, number] | null; description: string }[] {
+export function cniPorts(cni: Cni): { protocol: IngressRule["protocol"]; ports: [number, number] | null; description: string }[] {
   switch (cni) {
     case "flannel":
       return [{ protocol: "udp", ports: [8472, 8472], description: "flannel VXLAN" }];
@@ -28,6 +28,8 @@ export function cniPorts(cni: Cni): { protocol: "tcp" | "udp" | "-1"; ports: [nu
       return [
         { protocol: "udp", ports: [8472, 8472], description: "Cilium VXLAN" },
         { protocol: "tcp", ports: [4240, 4240], description: "Cilium health" },
+        // Cilium's node health probes ping every node as well (echo request: type 8, code 0).
+        { protocol: "icmp", ports: [8, 0], description: "Cilium health (ICMP echo)" },
         { protocol: "tcp", ports: [4244, 4244], description: "Hubble" },
       ];
     case "bridge":
@@ -61,7 +63,9 @@ export function firewallPlan(spec: ClusterSpec): IngressRule[] {
   for (const g of nodes) tcp("nlb", { group: g }, port, "Kubernetes API from nodes");
   tcp("controlPlane", { group: "nlb" }, port, "Kubernetes API through the load balancer");
   for (const g of nodes) tcp("controlPlane", { group: g }, port, "Kubernetes API from nodes");
-  for (const g of nodes) tcp(g, { group: "controlPlane" }, 10250, "kubelet API from the control plane");
+  // The kubelet API: the API servers (logs, exec) and metrics-server, which runs on any node
+  // and scrapes every kubelet.
+  for (const target of nodes) for (const source of nodes) tcp(target, { group: source }, 10250, "kubelet API (API servers, metrics-server)");
 
   if (spec.etcd.topology === "external") {
     tcp("etcd", { group: "controlPlane" }, 2379, "etcd clients (API servers)");

@@ -55,7 +55,7 @@ test("aws-ha: exact resource counts by type", async () => {
     "aws:ec2/natGateway:NatGateway": 3,
     "aws:ec2/securityGroup:SecurityGroup": 5,
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 5,
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 26,
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 32,
     "aws:ec2/keyPair:KeyPair": 1,
     "aws:ec2/instance:Instance": 10,
     "aws:lb/loadBalancer:LoadBalancer": 1,
@@ -176,10 +176,11 @@ test("aws-ha: every security-group rule, and nothing else", async () => {
     ...nodes.map((n) => `prod-nlb tcp/6443-6443 from ${n}`),
     "prod-controlPlane tcp/6443-6443 from prod-nlb",
     ...nodes.map((n) => `prod-controlPlane tcp/6443-6443 from ${n}`),
-    ...nodes.map((n) => `${n} tcp/10250-10250 from prod-controlPlane`),
+    // metrics-server runs on any node and scrapes every kubelet.
+    ...nodes.flatMap((t) => nodes.map((s) => `${t} tcp/10250-10250 from ${s}`)),
     "prod-etcd tcp/2379-2379 from prod-controlPlane",
     "prod-etcd tcp/2379-2380 from prod-etcd",
-    ...nodes.flatMap((t) => nodes.flatMap((s) => [`${t} udp/8472-8472 from ${s}`, `${t} tcp/4240-4240 from ${s}`, `${t} tcp/4244-4244 from ${s}`])),
+    ...nodes.flatMap((t) => nodes.flatMap((s) => [`${t} udp/8472-8472 from ${s}`, `${t} tcp/4240-4240 from ${s}`, `${t} icmp/8-0 from ${s}`, `${t} tcp/4244-4244 from ${s}`])),
     "prod-bastion tcp/22-22 from 203.0.113.0/24",
     ...["prod-etcd", ...nodes].map((g) => `${g} tcp/22-22 from prod-bastion`),
   ].sort();
@@ -239,11 +240,14 @@ test("each CNI opens exactly its own ports between nodes", async () => {
     const spec = awsBase();
     spec.network = { cni, ...(cni === "cilium" ? {} : { proxyMode: "iptables" }) };
     const run = await runInline(spec);
-    return [...new Set(ingress(run).filter((r) => r.group === "test-workers" && r.from === "test-workers").map((r) => `${r.protocol}/${r.ports}`))].sort();
+    // The kubelet API (10250) is open between all nodes whatever the CNI; the rest is the CNI's.
+    const between = ingress(run).filter((r) => r.group === "test-workers" && r.from === "test-workers").map((r) => `${r.protocol}/${r.ports}`);
+    assert.ok(between.includes("tcp/10250-10250"), `${cni}: metrics-server reaches every kubelet`);
+    return [...new Set(between.filter((p) => p !== "tcp/10250-10250"))].sort();
   };
   assert.deepEqual(await ports("flannel"), ["udp/8472-8472"]);
   assert.deepEqual(await ports("calico"), ["tcp/5473-5473", "udp/4789-4789"]);
-  assert.deepEqual(await ports("cilium"), ["tcp/4240-4240", "tcp/4244-4244", "udp/8472-8472"]);
+  assert.deepEqual(await ports("cilium"), ["icmp/8-0", "tcp/4240-4240", "tcp/4244-4244", "udp/8472-8472"]);
   assert.deepEqual(await ports("bridge"), ["-1/all"]);
 });
 
