@@ -11,6 +11,8 @@ import { hostsBenchSpec } from "./specs";
 
 async function main() {
   const workers = Number(process.argv[2]);
+  // "checkpoints": the file backend writes the whole state after every step (quadratic in resources).
+  const checkpoints = process.argv[3] === "checkpoints";
   process.setSourceMapsEnabled(false);
   const work = mkdtempSync(join(tmpdir(), "drydock-bench-engine-"));
   try {
@@ -21,7 +23,7 @@ async function main() {
     writeFileSync(join(wrapped, "bin", "pulumi"), `#!/bin/sh\nexec /usr/bin/time -a -o ${rss} -f '%M' ${join(BIN_DIR, "pulumi")} "$@"\n`);
     chmodSync(join(wrapped, "bin", "pulumi"), 0o755);
     const entry = require.resolve(join(ROOT, "index.ts"));
-    const engine = await EngineStack.create({ workDir: work, stackName: "bench", program: async () => require(entry), cliRoot: wrapped });
+    const engine = await EngineStack.create({ workDir: work, stackName: "bench", program: async () => require(entry), cliRoot: wrapped, env: checkpoints ? {} : { PULUMI_SKIP_CHECKPOINTS: "true" } });
     await engine.setConfig({
       "drydock:cluster": { value: JSON.stringify(hostsBenchSpec(workers)) },
       "drydock:sshPrivateKey": { value: "-----BEGIN OPENSSH PRIVATE KEY-----\nbench-only\n-----END OPENSSH PRIVATE KEY-----\n", secret: true },

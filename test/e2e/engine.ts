@@ -22,6 +22,8 @@ export interface EngineOptions {
   readonly log?: (line: string) => void;
   /** A folder whose bin/pulumi runs instead of the toolchain's (the benchmark wraps it to measure it). */
   readonly cliRoot?: string;
+  /** More environment for the CLI (PULUMI_SKIP_CHECKPOINTS for large stacks on a file backend). */
+  readonly env?: Record<string, string>;
 }
 
 export class EngineStack {
@@ -48,6 +50,7 @@ export class EngineStack {
       PATH: `${BIN_DIR}:${process.env.PATH ?? ""}`,
       // The dynamic-provider launcher resolves @pulumi/pulumi (and drydock's dependencies) from here.
       NODE_PATH: join(ROOT, "node_modules"),
+      ...options.env,
     };
     const stack = await auto.LocalWorkspace.createOrSelectStack(
       { stackName: options.stackName, projectName: options.projectName ?? "drydock", program: options.program },
