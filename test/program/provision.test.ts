@@ -221,3 +221,30 @@ test("etcd members leave one at a time: each leave waits on the previous member'
     assert.ok(deps(run, leaves[i]!).includes(leaves[i - 1]!), `${leaves[i]} depends on ${leaves[i - 1]}`);
   }
 });
+
+test("stacked etcd 3 → 5 → 3 control planes through the spec: new members start one at a time after the others, nothing with a reset is replaced, and the leavers go last first", async () => {
+  const extra = [
+    { name: "cp-4", address: "192.168.10.14", roles: ["controlPlane", "etcd"] },
+    { name: "cp-5", address: "192.168.10.15", roles: ["controlPlane", "etcd"] },
+  ];
+  const { first, second } = await runAgainAfter((spec) => spec.infrastructure.hosts.splice(3, 0, ...extra));
+  const phase = (run: ProgramRun, host: string, step: string) => commands(run).find((c) => c.name.startsWith(`test-${host}-`) && c.name.endsWith(`-${step}`))!.name;
+  // One member at a time: cp-4 starts after cp-3, cp-5 after cp-4.
+  assert.ok(deps(second, phase(second, "cp-4", "etcd-start")).includes(phase(second, "cp-3", "etcd-start")));
+  assert.ok(deps(second, phase(second, "cp-5", "etcd-start")).includes(phase(second, "cp-4", "etcd-start")));
+  const before = new Map(commands(first).map((c) => [c.name, unwrapSecrets(c.inputs)]));
+  let classified = 0;
+  for (const c of commands(second)) {
+    const op = commandOperation(before.get(c.name), unwrapSecrets(c.inputs));
+    if (/test-cp-[45]-/.test(c.name)) assert.equal(op, "create", `${c.name} is new`);
+    else if (c.inputs.delete !== undefined) assert.notEqual(op, "replace", `${c.name} has a delete (a reset or a leave) and would be replaced`);
+    classified++;
+  }
+  assert.ok(classified > 20, `commands classified: ${classified}`);
+  // Back to 3: the leaving members' leaves are the last two links of the chain, so the engine
+  // deletes cp-5's, then cp-4's, each before its host's reset.
+  const leaves = commands(second).filter((c) => c.name.endsWith("-etcd-leave")).map((c) => c.name);
+  assert.deepEqual(leaves.slice(-2), ["test-cp-4-etcd-leave", "test-cp-5-etcd-leave"]);
+  assert.ok(deps(second, "test-cp-5-etcd-leave").includes("test-cp-4-etcd-leave"));
+  assert.ok(deps(second, "test-cp-5-etcd-leave").some((d) => /^test-cp-5-\d+-/.test(d)), "after its host's phases");
+});
