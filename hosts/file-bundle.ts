@@ -44,12 +44,50 @@ export function filesDigest(files: readonly HostFile[], paths: readonly string[]
   return hash.digest("hex");
 }
 
+/** Interfaces the CNIs and kube-proxy create on a node (calico's cali* and cilium's lxc* veths go with their pods). */
+const CLUSTER_LINKS = ["cni0", "flannel.1", "kube-ipvs0", "vxlan.calico", "cilium_host", "cilium_net", "cilium_vxlan"];
+/** iptables chains kube-proxy and the CNIs create, by prefix. */
+const CLUSTER_CHAIN = "(KUBE-|CNI-|FLANNEL-|cali-|CILIUM_)";
+
+/**
+ * Removes what a running cluster left in the node's network: the CNIs' and kube-proxy's
+ * interfaces, their iptables chains and the rules that jump to them (other rules stay), and
+ * kube-proxy's nftables tables. Each part is skipped when its tool is missing.
+ */
+export function resetNetworkScript(): string {
+  return `for link in ${CLUSTER_LINKS.join(" ")} $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^cali[0-9a-f]+$' || true); do
+  ip link del "$link" 2>/dev/null || true
+done
+for tool in iptables ip6tables; do
+  command -v "$tool-save" >/dev/null 2>&1 && command -v "$tool-restore" >/dev/null 2>&1 || continue
+  rules="$("$tool-save" 2>/dev/null)" || continue
+  if grep -qE '(^:|-A |-j |--jump |-g |--goto )${CLUSTER_CHAIN}' <<<"$rules"; then
+    grep -vE '(^:|-A |-j |--jump |-g |--goto )${CLUSTER_CHAIN}' <<<"$rules" | "$tool-restore" || true
+  fi
+done
+if command -v nft >/dev/null 2>&1; then
+  for family in ip ip6; do nft delete table "$family" kube-proxy 2>/dev/null || true; done
+fi`;
+}
+
 /** Leaves a host as it was before drydock: services stopped and disabled, files and data removed, replaced files restored. */
 export function resetScript(): string {
   return `set -uo pipefail
-for unit in kubelet.service containerd.service etcd.service etcd-snapshot.timer drydock-pod-routes.service keepalived.service haproxy.service; do
+# The kubelet first, so it recreates nothing; then the pods it ran (containerd stops with
+# KillMode=process, which would leave their shims and containers running).
+if systemctl list-unit-files kubelet.service >/dev/null 2>&1; then systemctl disable --now kubelet.service 2>/dev/null || true; fi
+if [ -x /usr/local/bin/crictl ] && [ -S /run/containerd/containerd.sock ]; then
+  /usr/local/bin/crictl --runtime-endpoint unix:///run/containerd/containerd.sock rmp --all --force >/dev/null 2>&1 || true
+fi
+for unit in containerd.service etcd.service etcd-snapshot.timer drydock-pod-routes.service keepalived.service haproxy.service; do
   if systemctl list-unit-files "$unit" >/dev/null 2>&1; then systemctl disable --now "$unit" 2>/dev/null || true; fi
 done
+# Volumes the kubelet mounted (secrets, projected tokens), deepest first, before their folders go.
+findmnt -rn -o TARGET 2>/dev/null | grep -E '^/var/lib/kubelet/' | sort -r | while IFS= read -r mount; do umount -l "$mount" 2>/dev/null || true; done
+${resetNetworkScript()}
+# Swap as it was: the lines os-prep commented out, and on again (FSTAB: another file, for tests).
+sed -ri 's/^# drydock: swap off # //' "\${FSTAB:-/etc/fstab}" 2>/dev/null || true
+if [ -z "\${FSTAB:-}" ] && grep -qE '^[^#].*\\sswap\\s' /etc/fstab 2>/dev/null; then swapon -a 2>/dev/null || true; fi
 if [ -f ${DRYDOCK_PATHS_LIST} ]; then
   while IFS= read -r path; do
     if [ -e "$path${ORIGINAL_SUFFIX}" ]; then mv -f "$path${ORIGINAL_SUFFIX}" "$path"; else rm -f "$path"; fi
@@ -57,7 +95,7 @@ if [ -f ${DRYDOCK_PATHS_LIST} ]; then
 fi
 # Written by steps rather than sent: keepalived's config (filled in with the host's interface).
 rm -f ${KEEPALIVED_CONFIG_PATH}
-rm -rf /etc/kubernetes /var/lib/kubelet /var/lib/etcd ${SNAPSHOT_DIR} /etc/etcd /etc/containerd /var/lib/containerd /run/containerd /etc/cni/net.d /usr/local/lib/drydock /var/log/kubernetes
+rm -rf /etc/kubernetes /var/lib/kubelet /var/lib/etcd ${SNAPSHOT_DIR} /etc/etcd /etc/containerd /var/lib/containerd /run/containerd /etc/cni/net.d /usr/local/lib/drydock /var/log/kubernetes /var/lib/drydock
 rm -f /usr/local/bin/kubelet /usr/local/bin/kubectl /usr/local/bin/etcd /usr/local/bin/etcdctl /usr/local/bin/etcdutl /usr/local/bin/containerd /usr/local/bin/containerd-shim-runc-v2 /usr/local/bin/ctr /usr/local/bin/crictl /usr/local/sbin/runc
 systemctl daemon-reload || true
 `;
