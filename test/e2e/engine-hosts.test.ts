@@ -8,6 +8,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { X509Certificate } from "node:crypto";
 import { stringify } from "yaml";
 import { ProcessGroup, runAsync, waitFor } from "../integration/helpers";
 import { attachToLan, bootMachines, createLan, ensureRootfs, HOST_SNAPSHOT, inNetns, Machine, makeSshDir, packEtcdRelease, removeLan, requireHostTools, startMirror, type Lan } from "./machines";
@@ -160,10 +161,8 @@ async function plannedSteps(): Promise<{ summary: Record<string, number>; steps:
 function startWriter(prefix: string, count: () => number) {
   const acked: string[] = [];
   let writing = true;
-  const client = join(workDir, "etcd-client");
   const done = (async () => {
-    mkdirSync(client, { recursive: true });
-    for (const f of ["ca.crt", "healthcheck-client.crt", "healthcheck-client.key"]) writeFileSync(join(client, f), await byName("eng-1").sshOk(`cat /etc/kubernetes/pki/etcd/${f}`), { mode: 0o600 });
+    const client = await lanClient();
     const deadline = Date.now() + 900_000;
     for (let i = 0; writing && i < 20_000 && Date.now() < deadline; i++) {
       const r = await runAsync(...inNetns(lan!.netns, "etcdctl", [`--endpoints=${endpoints(count())}`, `--cacert=${client}/ca.crt`, `--cert=${client}/healthcheck-client.crt`, `--key=${client}/healthcheck-client.key`, "--dial-timeout=1s", "--command-timeout=2s", "put", `${prefix}${i}`, "v"]), { timeoutMs: 10_000 });
@@ -222,7 +221,25 @@ test("etcd members 3 → 5 → 3 through the spec while a writer writes: the dif
   }
 });
 
-test("a host unreachable mid-run fails the up; the next up repairs it and nothing is left to do", { timeout: 1_800_000 }, async () => {
+/** The etcd client certificate the program delivered to eng-1, copied for clients on the lan. */
+async function lanClient(): Promise<string> {
+  const client = join(workDir, "etcd-client");
+  mkdirSync(client, { recursive: true });
+  for (const f of ["ca.crt", "healthcheck-client.crt", "healthcheck-client.key"]) writeFileSync(join(client, f), await byName("eng-1").sshOk(`cat /etc/kubernetes/pki/etcd/${f}`), { mode: 0o600 });
+  return client;
+}
+
+/** SHA-256 fingerprint of the certificate a member serves on its client port. */
+async function servedFingerprint(address: string, client: string): Promise<string> {
+  const r = await runAsync(...inNetns(lan!.netns, "openssl", ["s_client", "-connect", `${address}:2379`, "-CAfile", `${client}/ca.crt`, "-cert", `${client}/healthcheck-client.crt`, "-key", `${client}/healthcheck-client.key`]), { input: "", timeoutMs: 15_000 });
+  const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(r.stdout)?.[0];
+  assert.ok(pem, `${address} presents a certificate: ${r.stderr}`);
+  return new X509Certificate(pem).fingerprint256;
+}
+
+test("a host unreachable mid-run fails the up (a rotation); the next up repairs it: every member serves its rotated certificate and nothing is left to do", { timeout: 1_800_000 }, async () => {
+  const first = await lanClient();
+  const before = await Promise.all(members(3).map((m) => servedFingerprint(m.address, first)));
   const three = byName("eng-3");
   await three.sshOk("systemctl stop ssh.socket ssh.service 2>/dev/null; systemctl stop ssh");
   writeSpec(3, { pki: { rotation: 1 } });
@@ -234,9 +251,13 @@ test("a host unreachable mid-run fails the up; the next up repairs it and nothin
   assert.equal(repaired.summary.result, "succeeded");
   await engine.stack.preview({ ...EXCLUDE, expectNoChanges: true, onOutput: logTo(logFile), color: "never" });
   await byName("eng-1").sshOk(etcdctl("endpoint health", endpoints(3)));
-  const served = await three.sshOk("openssl x509 -noout -fingerprint -sha256 -in /etc/kubernetes/pki/etcd/server.crt");
-  const onOne = await byName("eng-1").sshOk(etcdctl("endpoint status -w json", "https://198.18.77.13:2379"));
-  assert.ok(served && onOne, "eng-3 answers with its rotated certificate");
+  const client = await lanClient();
+  for (const [i, m] of members(3).entries()) {
+    const served = await servedFingerprint(m.address, client);
+    const onDisk = new X509Certificate(await byName(m.name).sshOk("cat /etc/kubernetes/pki/etcd/server.crt")).fingerprint256;
+    assert.notEqual(served, before[i], `${m.name} serves a new certificate`);
+    assert.equal(served, onDisk, `${m.name} serves the certificate on its disk`);
+  }
 });
 
 test("pulumi destroy removes the members one at a time and resets every host to how it was", { timeout: 900_000 }, async () => {
