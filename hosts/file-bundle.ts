@@ -4,6 +4,9 @@ import { createHash } from "node:crypto";
 import { SNAPSHOT_DIR } from "./etcd-backup";
 import { type HostFile, publicFile } from "./files";
 import { KEEPALIVED_CONFIG_PATH } from "./load-balancer";
+import { BIN_DIR } from "./artifacts";
+import { CONTAINERD_SOCKET } from "./containerd";
+import { restoreSwap } from "./os";
 import { shellQuote as q } from "./shell";
 
 export const DRYDOCK_PATHS_LIST = "/usr/local/lib/drydock/files.list";
@@ -58,12 +61,11 @@ export function resetNetworkScript(): string {
   return `for link in ${CLUSTER_LINKS.join(" ")} $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^cali[0-9a-f]+$' || true); do
   ip link del "$link" 2>/dev/null || true
 done
+cluster_rule='(^:|-A |-j |--jump |-g |--goto )${CLUSTER_CHAIN}'
 for tool in iptables ip6tables; do
   command -v "$tool-save" >/dev/null 2>&1 && command -v "$tool-restore" >/dev/null 2>&1 || continue
   rules="$("$tool-save" 2>/dev/null)" || continue
-  if grep -qE '(^:|-A |-j |--jump |-g |--goto )${CLUSTER_CHAIN}' <<<"$rules"; then
-    grep -vE '(^:|-A |-j |--jump |-g |--goto )${CLUSTER_CHAIN}' <<<"$rules" | "$tool-restore" || true
-  fi
+  if grep -qE "$cluster_rule" <<<"$rules"; then grep -vE "$cluster_rule" <<<"$rules" | "$tool-restore" || true; fi
 done
 if command -v nft >/dev/null 2>&1; then
   for family in ip ip6; do nft delete table "$family" kube-proxy 2>/dev/null || true; done
@@ -76,8 +78,8 @@ export function resetScript(): string {
 # The kubelet first, so it recreates nothing; then the pods it ran (containerd stops with
 # KillMode=process, which would leave their shims and containers running).
 if systemctl list-unit-files kubelet.service >/dev/null 2>&1; then systemctl disable --now kubelet.service 2>/dev/null || true; fi
-if [ -x /usr/local/bin/crictl ] && [ -S /run/containerd/containerd.sock ]; then
-  /usr/local/bin/crictl --runtime-endpoint unix:///run/containerd/containerd.sock rmp --all --force >/dev/null 2>&1 || true
+if [ -x ${BIN_DIR}/crictl ] && [ -S ${CONTAINERD_SOCKET} ]; then
+  ${BIN_DIR}/crictl --runtime-endpoint unix://${CONTAINERD_SOCKET} rmp --all --force >/dev/null 2>&1 || true
 fi
 for unit in containerd.service etcd.service etcd-snapshot.timer drydock-pod-routes.service keepalived.service haproxy.service; do
   if systemctl list-unit-files "$unit" >/dev/null 2>&1; then systemctl disable --now "$unit" 2>/dev/null || true; fi
@@ -86,7 +88,7 @@ done
 findmnt -rn -o TARGET 2>/dev/null | grep -E '^/var/lib/kubelet/' | sort -r | while IFS= read -r mount; do umount -l "$mount" 2>/dev/null || true; done
 ${resetNetworkScript()}
 # Swap as it was: the lines os-prep commented out, and on again (FSTAB: another file, for tests).
-sed -ri 's/^# drydock: swap off # //' "\${FSTAB:-/etc/fstab}" 2>/dev/null || true
+${restoreSwap('"\${FSTAB:-/etc/fstab}"')} 2>/dev/null || true
 if [ -z "\${FSTAB:-}" ] && grep -qE '^[^#].*\\sswap\\s' /etc/fstab 2>/dev/null; then swapon -a 2>/dev/null || true; fi
 if [ -f ${DRYDOCK_PATHS_LIST} ]; then
   while IFS= read -r path; do

@@ -46,6 +46,11 @@ export function osFiles(proxyMode: ProxyMode, ipvsScheduler: string | null): Hos
   ];
 }
 
+/** What os-prep puts before each swap line of fstab; the reset takes it off again. */
+export const SWAP_OFF_MARK = "# drydock: swap off # ";
+export const commentOutSwap = (fstab: string) => `sed -ri '/\\sswap\\s/s/^([^#])/${SWAP_OFF_MARK}\\1/' ${fstab}`;
+export const restoreSwap = (fstab: string) => `sed -ri 's/^${SWAP_OFF_MARK}//' ${fstab}`;
+
 export function osPrepStep(proxyMode: ProxyMode, ipvsScheduler: string | null): StepDraft {
   const modules = kernelModules(proxyMode, ipvsScheduler);
   return {
@@ -62,7 +67,7 @@ for module in ${modules.join(" ")}; do modprobe "$module"; done
 sysctl --system >/dev/null
 # Swap off now and after reboot.
 swapoff -a
-sed -ri '/\\sswap\\s/s/^([^#])/# drydock: swap off # \\1/' /etc/fstab`,
+${commentOutSwap("/etc/fstab")}`,
     check: {
       command: `test "$(sysctl -n net.ipv4.ip_forward)" = 1 && test -z "$(swapon --show --noheadings)" && ${modules.map((m) => `grep -qw ${m} /proc/modules`).join(" && ")}`,
       timeoutSeconds: 30,

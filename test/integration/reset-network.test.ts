@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { requireBinaries, run, runOk } from "./helpers";
 import { resetNetworkScript, resetScript } from "../../hosts/file-bundle";
+import { commentOutSwap, osPrepStep } from "../../hosts/os";
 
 const NS = "dd-reset-net";
 const inNs = (...args: string[]) => runOk("ip", ["netns", "exec", NS, ...args]);
@@ -58,9 +59,9 @@ test("reset restores the swap lines os-prep commented out, and only those", () =
     const fstab = join(dir, "fstab");
     const original = "UUID=1 / ext4 defaults 0 1\n/swapfile none swap sw 0 0\n# an old comment about swap\n";
     writeFileSync(fstab, original);
-    // What os-prep does to the file (its own sed, from the rendered step).
-    const osPrepSed = /sed -ri '([^']+)' \/etc\/fstab/.exec(readFileSync(join(__dirname, "../../hosts/os.ts"), "utf8").replace(/\\\\/g, "\\"))![1]!;
-    runOk("sed", ["-ri", osPrepSed, fstab]);
+    // What os-prep does to the file (the command its step runs, on this file).
+    assert.ok(osPrepStep("iptables", null).body.includes(commentOutSwap("/etc/fstab")));
+    runOk("bash", ["-c", commentOutSwap(fstab)]);
     assert.match(readFileSync(fstab, "utf8"), /^# drydock: swap off # \/swapfile/m);
     const swapLines = resetScript().split("\n").filter((l) => l.includes("FSTAB") && !l.startsWith("#"));
     assert.equal(swapLines.length, 2);
