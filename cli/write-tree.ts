@@ -1,10 +1,11 @@
 // Writes a rendered tree to disk. render owns a folder only when it wrote the folder's
 // manifest; it never deletes anything it did not write, and a new tree is staged in full
 // before it replaces the old one, so an interrupted render leaves the previous one whole.
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { RenderedTree } from "../hosts/render";
+import { PATH_ERRORS } from "../spec";
 
 /** Names the entries render wrote; its presence is what makes a folder render's own. */
 export const MANIFEST = ".drydock-render.json";
@@ -20,27 +21,18 @@ interface Manifest {
   entries: string[];
 }
 
+const WRITE_ERRORS: Record<string, string> = {
+  ...PATH_ERRORS,
+  EPERM: "permission denied",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on the device",
+  ENOENT: "the file system there does not allow it",
+};
+
 function fsReason(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
-  switch (code) {
-    case "EACCES":
-    case "EPERM":
-      return "permission denied";
-    case "EROFS":
-      return "read-only file system";
-    case "ENOTDIR":
-      return "a part of the path is a file, not a folder";
-    case "ENOSPC":
-      return "no space left on the device";
-    case "ENOENT":
-      return "the file system there does not allow it";
-    case "ENAMETOOLONG":
-      return "the path is too long";
-    case "ELOOP":
-      return "too many symbolic links";
-    default:
-      return code ? `cannot write there (${code})` : (err as Error).message;
-  }
+  if (code && WRITE_ERRORS[code]) return WRITE_ERRORS[code];
+  return code ? `cannot write there (${code})` : (err as Error).message;
 }
 
 function readManifest(path: string): Manifest | null {
@@ -136,12 +128,7 @@ function writeFiles(base: string, tree: RenderedTree): void {
 }
 
 function writeManifest(path: string, entries: string[]): void {
-  const fd = openSync(path, "w", 0o644);
-  try {
-    writeSync(fd, `${JSON.stringify({ kind: MANIFEST_KIND, entries: [...entries].sort() } satisfies Manifest, null, 2)}\n`);
-  } finally {
-    closeSync(fd);
-  }
+  writeFileSync(path, `${JSON.stringify({ kind: MANIFEST_KIND, entries: [...entries].sort() } satisfies Manifest, null, 2)}\n`, { mode: 0o644 });
 }
 
 /** Top-level names of a tree: what its manifest will own. */

@@ -101,14 +101,15 @@ export function validateSpecYaml(text: string, source: string): SpecResult {
 /** Far above any real spec (a 1000-worker hosts list is about 100 KiB). */
 export const MAX_SPEC_BYTES = 4 * 1024 * 1024;
 
-const READ_ERRORS: Record<string, string> = {
-  ENOENT: "no such file",
-  EISDIR: "is a folder, not a file",
+/** What a path's errno means to a user, for reading and writing alike. */
+export const PATH_ERRORS: Readonly<Record<string, string>> = {
   EACCES: "permission denied",
   ENOTDIR: "a part of the path is a file, not a folder",
   ENAMETOOLONG: "the path is too long",
   ELOOP: "too many symbolic links",
 };
+
+const READ_ERRORS: Record<string, string> = { ...PATH_ERRORS, ENOENT: "no such file", EISDIR: "is a folder, not a file" };
 
 /** Reads at most MAX_SPEC_BYTES: /dev/zero or a huge file is refused, never read to the end. */
 function readBounded(path: string): string {
