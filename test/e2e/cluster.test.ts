@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { ProcessGroup, run, runAsync, waitFor } from "../integration/helpers";
 import { resolveOutput, runIndex, stateOf, type ProgramRun } from "../program/harness";
-import { bootMachines, createLan, ensureRootfs, HOST_SNAPSHOT, inNetns, Machine, makeSshDir, packEtcdRelease, requireHostTools, startMirror, type Lan } from "./machines";
+import { bootMachines, copyEtcdClient, createLan, ensureRootfs, HOST_SNAPSHOT, inNetns, Machine, makeSshDir, packEtcdRelease, requireHostTools, servedEtcdFingerprint, startMirror, type Lan } from "./machines";
 import { RemoteExecutor, UNRUNNABLE_STEPS } from "./remote";
 import { etcdctl } from "../../hosts/etcd";
 
@@ -243,9 +243,7 @@ test("running the program again runs nothing; running every phase again changes 
 
 /** etcdctl from the lan with a client certificate the program delivered (the first run's). */
 async function lanEtcdctl(): Promise<(args: string[]) => ReturnType<typeof runAsync>> {
-  const client = join(workDir, "etcd-client");
-  mkdirSync(client, { recursive: true });
-  for (const f of ["ca.crt", "healthcheck-client.crt", "healthcheck-client.key"]) writeFileSync(join(client, f), await byName("e2e-1").sshOk(`cat /etc/kubernetes/pki/etcd/${f}`), { mode: 0o600 });
+  const client = await copyEtcdClient(byName("e2e-1"), join(workDir, "etcd-client"));
   return (args) =>
     runAsync(...inNetns(lan.netns, "etcdctl", [`--endpoints=${endpoints()}`, `--cacert=${client}/ca.crt`, `--cert=${client}/healthcheck-client.crt`, `--key=${client}/healthcheck-client.key`, "--dial-timeout=1s", "--command-timeout=2s", ...args]), { timeoutMs: 15_000 });
 }
@@ -361,13 +359,7 @@ test("a control-plane host replaced (reset to bare, provisioned again by the nex
 });
 
 test("certificate rotation (pki.rotation): etcd members serve their new certificates, restarted one at a time under writes; unchanged files stay untouched", async () => {
-  const served = async (h: (typeof HOSTS)[number]) => {
-    const client = join(workDir, "etcd-client");
-    const r = await runAsync(...inNetns(lan.netns, "openssl", ["s_client", "-connect", `${h.address}:2379`, "-CAfile", `${client}/ca.crt`, "-cert", `${client}/healthcheck-client.crt`, "-key", `${client}/healthcheck-client.key`, "-showcerts"]), { input: "", timeoutMs: 15_000 });
-    const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(r.stdout)?.[0];
-    assert.ok(pem, `${h.name} presents a certificate: ${r.stderr}`);
-    return new X509Certificate(pem).fingerprint256;
-  };
+  const served = (h: (typeof HOSTS)[number]) => servedEtcdFingerprint(lan, h.address, join(workDir, "etcd-client"));
   const onDisk = async (m: Machine) => new X509Certificate(await m.sshOk("cat /etc/kubernetes/pki/etcd/server.crt")).fingerprint256;
   const STAGED = "/etc/kubernetes/drydock/static-pods/kube-scheduler.yaml";
   const untouched = (m: Machine) => m.sshOk(`stat -c '%i %Y' ${STAGED} /etc/haproxy/haproxy.cfg /etc/etcd/etcd.conf.yml`);

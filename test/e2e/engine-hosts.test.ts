@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
 import { stringify } from "yaml";
 import { ProcessGroup, runAsync, waitFor } from "../integration/helpers";
-import { attachToLan, bootMachines, createLan, ensureRootfs, HOST_SNAPSHOT, inNetns, Machine, makeSshDir, packEtcdRelease, removeLan, requireHostTools, startMirror, type Lan } from "./machines";
+import { attachToLan, bootMachines, copyEtcdClient, createLan, ensureRootfs, HOST_SNAPSHOT, inNetns, Machine, makeSshDir, packEtcdRelease, removeLan, requireHostTools, servedEtcdFingerprint, startMirror, type Lan } from "./machines";
 import { EngineStack, logTo, readLog } from "./engine";
 import { ROOT } from "../helpers";
 import { etcdctl } from "../../hosts/etcd";
@@ -106,14 +106,14 @@ const hostState = (m: Machine) =>
   m.sshOk(`stat -c '%n %i %Y %a %U' $(cat /usr/local/lib/drydock/files.list) /usr/local/bin/etcd; for u in etcd etcd-snapshot.timer; do systemctl show -p Id,MainPID,ActiveEnterTimestampMonotonic "$u"; done`);
 
 test("pulumi preview of a new stack lists every resource to create (unknown values included)", { timeout: 600_000 }, async () => {
-  const preview = await engine.stack.preview({ ...EXCLUDE, diff: true, onOutput: logTo(logFile), color: "never" });
+  const preview = await engine.preview({ ...EXCLUDE, diff: true });
   // "same" counts what --exclude leaves out (the control plane's resources).
   assert.deepEqual(Object.keys(preview.changeSummary).filter((k) => k !== "same"), ["create"], JSON.stringify(preview.changeSummary));
   assert.ok(preview.changeSummary.create! >= 30, `resources to create: ${preview.changeSummary.create}`);
 });
 
 test("pulumi up (the real engine) forms a three-member etcd quorum over mutual TLS on the hosts", { timeout: 900_000 }, async () => {
-  const up = await engine.stack.up({ ...EXCLUDE, onOutput: logTo(logFile), color: "never" });
+  const up = await engine.up(EXCLUDE);
   assert.equal(up.summary.result, "succeeded");
   const text = readLog(logFile);
   assert.match(text, /Resources:\n\s+\+ \d+ created/, "the engine's own summary");
@@ -126,9 +126,9 @@ test("pulumi up (the real engine) forms a three-member etcd quorum over mutual T
 });
 
 test("preview --expect-no-changes is clean, and a second up changes nothing on the hosts", { timeout: 900_000 }, async () => {
-  await engine.stack.preview({ ...EXCLUDE, expectNoChanges: true, onOutput: logTo(logFile), color: "never" });
+  await engine.preview({ ...EXCLUDE, expectNoChanges: true });
   const before = await Promise.all(members(3).map((m) => hostState(byName(m.name))));
-  const up = await engine.stack.up({ ...EXCLUDE, onOutput: logTo(logFile), color: "never" });
+  const up = await engine.up(EXCLUDE);
   assert.deepEqual(Object.keys(up.summary.resourceChanges ?? {}), ["same"], JSON.stringify(up.summary.resourceChanges));
   assert.ok(up.summary.resourceChanges!.same! >= 30);
   const after = await Promise.all(members(3).map((m) => hostState(byName(m.name))));
@@ -140,22 +140,6 @@ test("the exported state holds no private key in plain text; the SSH key is encr
   assert.doesNotMatch(text, /PRIVATE KEY/);
   assert.doesNotMatch(text, /BEGIN OPENSSH/);
 });
-
-/** A preview's steps as the engine plans them: operation, resource name, and whether the old resource has a delete command. */
-async function plannedSteps(): Promise<{ summary: Record<string, number>; steps: { op: string; name: string; oldDelete: boolean }[] }> {
-  const steps: { op: string; name: string; oldDelete: boolean }[] = [];
-  const preview = await engine.stack.preview({
-    ...EXCLUDE,
-    diff: true,
-    color: "never",
-    onOutput: logTo(logFile),
-    onEvent: (event) => {
-      const m = event.resourcePreEvent?.metadata;
-      if (m && m.op !== "same" && m.type !== "pulumi:pulumi:Stack") steps.push({ op: m.op, name: m.urn.split("::").pop()!, oldDelete: m.old?.inputs?.delete !== undefined });
-    },
-  });
-  return { summary: preview.changeSummary as Record<string, number>, steps };
-}
 
 /** Writes keys under prefix from the lan until stopped; returns the acknowledged ones. */
 function startWriter(prefix: string, count: () => number) {
@@ -186,25 +170,25 @@ test("etcd members 3 → 5 → 3 through the spec while a writer writes: the dif
     await waitFor("the writer's first write", () => writer.acked.length > 0, 100, 200);
 
     writeSpec(5);
-    const grow = await plannedSteps();
+    const grow = await engine.plannedSteps(EXCLUDE);
     log(`preview of 3 → 5: ${JSON.stringify(grow.summary)}`);
     assert.deepEqual(grow.steps.filter((st) => st.op === "create" && !/eng-[45]/.test(st.name)), [], "only the new members' resources are created");
     assert.ok(grow.steps.filter((st) => st.op === "create").length >= 10, "the new members' certificates and phases");
     assert.deepEqual(grow.steps.filter((st) => st.op === "delete" || ((st.op === "replace" || st.op === "create-replacement") && st.oldDelete)), [], "nothing deleted; no replacement runs a delete (a reset)");
-    const up5 = await engine.stack.up({ ...EXCLUDE, onOutput: logTo(logFile), color: "never" });
+    const up5 = await engine.up(EXCLUDE);
     assert.equal(up5.summary.resourceChanges?.create, grow.summary.create);
     memberCount = 5;
     assert.deepEqual(await memberList(5), MACHINES.map((m) => `started ${m.name}`));
 
     writeSpec(3);
     memberCount = 3;
-    const shrink = await plannedSteps();
+    const shrink = await engine.plannedSteps(EXCLUDE);
     log(`preview of 5 → 3: ${JSON.stringify(shrink.summary)}`);
     const deletes = shrink.steps.filter((st) => st.op === "delete");
     assert.deepEqual(deletes.filter((st) => !/eng-[45]/.test(st.name)), [], "only the leaving members' resources are deleted");
     assert.ok(deletes.some((st) => /eng-4-0-/.test(st.name)) && deletes.some((st) => /eng-5-0-/.test(st.name)), "their first phases (the reset) are deleted");
     assert.deepEqual(shrink.steps.filter((st) => st.op === "create" || ((st.op === "replace" || st.op === "create-replacement") && st.oldDelete)), [], "nothing created; no replacement runs a delete");
-    const up3 = await engine.stack.up({ ...EXCLUDE, onOutput: logTo(logFile), color: "never" });
+    const up3 = await engine.up(EXCLUDE);
     assert.equal(up3.summary.resourceChanges?.delete, shrink.summary.delete);
   } finally {
     await writer.stop();
@@ -222,20 +206,8 @@ test("etcd members 3 → 5 → 3 through the spec while a writer writes: the dif
 });
 
 /** The etcd client certificate the program delivered to eng-1, copied for clients on the lan. */
-async function lanClient(): Promise<string> {
-  const client = join(workDir, "etcd-client");
-  mkdirSync(client, { recursive: true });
-  for (const f of ["ca.crt", "healthcheck-client.crt", "healthcheck-client.key"]) writeFileSync(join(client, f), await byName("eng-1").sshOk(`cat /etc/kubernetes/pki/etcd/${f}`), { mode: 0o600 });
-  return client;
-}
-
-/** SHA-256 fingerprint of the certificate a member serves on its client port. */
-async function servedFingerprint(address: string, client: string): Promise<string> {
-  const r = await runAsync(...inNetns(lan!.netns, "openssl", ["s_client", "-connect", `${address}:2379`, "-CAfile", `${client}/ca.crt`, "-cert", `${client}/healthcheck-client.crt`, "-key", `${client}/healthcheck-client.key`]), { input: "", timeoutMs: 15_000 });
-  const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(r.stdout)?.[0];
-  assert.ok(pem, `${address} presents a certificate: ${r.stderr}`);
-  return new X509Certificate(pem).fingerprint256;
-}
+const lanClient = () => copyEtcdClient(byName("eng-1"), join(workDir, "etcd-client"));
+const servedFingerprint = (address: string, client: string) => servedEtcdFingerprint(lan!, address, client);
 
 test("a host unreachable mid-run fails the up (a rotation); the next up repairs it: every member serves its rotated certificate and nothing is left to do", { timeout: 1_800_000 }, async () => {
   const first = await lanClient();
@@ -243,13 +215,13 @@ test("a host unreachable mid-run fails the up (a rotation); the next up repairs 
   const three = byName("eng-3");
   await three.sshOk("systemctl stop ssh.socket ssh.service 2>/dev/null; systemctl stop ssh");
   writeSpec(3, { pki: { rotation: 1 } });
-  await assert.rejects(engine.stack.up({ ...EXCLUDE, onOutput: logTo(logFile), color: "never" }), /eng-3|198\.18\.77\.13/, "the up fails on the unreachable host");
+  await assert.rejects(engine.up(EXCLUDE), /eng-3|198\.18\.77\.13/, "the up fails on the unreachable host");
   await three.stop();
   three.start();
   await three.waitBooted();
-  const repaired = await engine.stack.up({ ...EXCLUDE, onOutput: logTo(logFile), color: "never" });
+  const repaired = await engine.up(EXCLUDE);
   assert.equal(repaired.summary.result, "succeeded");
-  await engine.stack.preview({ ...EXCLUDE, expectNoChanges: true, onOutput: logTo(logFile), color: "never" });
+  await engine.preview({ ...EXCLUDE, expectNoChanges: true });
   await byName("eng-1").sshOk(etcdctl("endpoint health", endpoints(3)));
   const client = await lanClient();
   for (const [i, m] of members(3).entries()) {
@@ -262,7 +234,7 @@ test("a host unreachable mid-run fails the up (a rotation); the next up repairs 
 
 test("pulumi destroy removes the members one at a time and resets every host to how it was", { timeout: 900_000 }, async () => {
   // The control plane was never created: nothing of it to exclude.
-  const destroyed = await engine.stack.destroy({ onOutput: logTo(logFile), color: "never" });
+  const destroyed = await engine.destroy();
   assert.equal(destroyed.summary.result, "succeeded");
   for (const m of machines) {
     const now = (await m.sshOk(HOST_SNAPSHOT)).split("\n");

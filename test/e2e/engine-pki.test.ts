@@ -47,17 +47,8 @@ after(() => {
 
 /** Resource changes a preview reports, by operation, with the names of what would change. */
 async function planned(): Promise<{ changes: Record<string, number>; changedNames: string[] }> {
-  const changedNames: string[] = [];
-  const result = await engine.stack.preview({
-    color: "never",
-    diff: true,
-    onEvent: (event) => {
-      const step = event.resourcePreEvent?.metadata;
-      if (step && step.op !== "same" && step.type !== "pulumi:pulumi:Stack") changedNames.push(`${step.op} ${step.urn.split("::").pop()}`);
-    },
-    onOutput: logTo(logFile),
-  });
-  return { changes: result.changeSummary as Record<string, number>, changedNames: changedNames.sort() };
+  const { summary, steps } = await engine.plannedSteps();
+  return { changes: summary, changedNames: steps.map((st) => `${st.op} ${st.name}`).sort() };
 }
 
 test("pulumi up issues the cluster's PKI through the engine; the engine's summary is in the log", { timeout: 600_000 }, async () => {

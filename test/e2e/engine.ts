@@ -26,6 +26,18 @@ export interface EngineOptions {
   readonly env?: Record<string, string>;
 }
 
+/** What an operation leaves alone: `pulumi --exclude`, `--exclude-dependents`. */
+export interface Scope {
+  readonly exclude?: string[];
+  readonly excludeDependents?: boolean;
+}
+
+export interface PlannedStep {
+  readonly op: string;
+  readonly name: string;
+  readonly oldDelete: boolean;
+}
+
 export class EngineStack {
   private constructor(
     readonly stack: auto.Stack,
@@ -69,16 +81,34 @@ export class EngineStack {
     await this.stack.setAllConfig(values);
   }
 
-  private output(op: string) {
-    return (text: string) => this.log(`[${op}] ${text}`);
+  /** The engine's output goes to the log as it comes, under one header per operation. */
+  private output(op: string): (text: string) => void {
+    this.log(`== pulumi ${op}`);
+    return this.log;
   }
 
-  up(): Promise<auto.UpResult> {
-    return this.stack.up({ onOutput: this.output("up"), color: "never", suppressProgress: true });
+  up(scope: Scope = {}): Promise<auto.UpResult> {
+    return this.stack.up({ ...scope, onOutput: this.output("up"), color: "never", suppressProgress: true });
   }
 
-  preview(opts: { diff?: boolean; expectNoChanges?: boolean } = {}): Promise<auto.PreviewResult> {
+  preview(opts: Scope & { diff?: boolean; expectNoChanges?: boolean } = {}): Promise<auto.PreviewResult> {
     return this.stack.preview({ onOutput: this.output("preview"), color: "never", ...opts });
+  }
+
+  /** A preview's plan, step by step: operation, resource name, and whether the old resource has a delete command. */
+  async plannedSteps(scope: Scope = {}): Promise<{ summary: Record<string, number>; steps: PlannedStep[] }> {
+    const steps: PlannedStep[] = [];
+    const preview = await this.stack.preview({
+      ...scope,
+      diff: true,
+      color: "never",
+      onOutput: this.output("preview"),
+      onEvent: (event) => {
+        const m = event.resourcePreEvent?.metadata;
+        if (m && m.op !== "same" && m.type !== "pulumi:pulumi:Stack") steps.push({ op: m.op, name: m.urn.split("::").pop()!, oldDelete: m.old?.inputs?.delete !== undefined });
+      },
+    });
+    return { summary: preview.changeSummary as Record<string, number>, steps };
   }
 
   destroy(): Promise<auto.DestroyResult> {

@@ -6,7 +6,7 @@
 // layer is the host's own disk (new per test run, kept across power cycles).
 import { type ChildProcess, spawn } from "node:child_process";
 import { ProcessGroup, requireBinaries, run, runAsync, runOk, waitFor } from "../integration/helpers";
-import { createHash } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
 
@@ -251,6 +251,21 @@ export async function bootMachines(
   const baseline = new Map<string, string>();
   for (const m of machines) baseline.set(m.name, await m.sshOk(HOST_SNAPSHOT));
   return { machines, baseline };
+}
+
+/** The etcd client certificate drydock delivered to a member, copied into dir for clients on the lan; returns dir. */
+export async function copyEtcdClient(member: Machine, dir: string): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  for (const f of ["ca.crt", "healthcheck-client.crt", "healthcheck-client.key"]) writeFileSync(join(dir, f), await member.sshOk(`cat /etc/kubernetes/pki/etcd/${f}`), { mode: 0o600 });
+  return dir;
+}
+
+/** SHA-256 fingerprint of the certificate an etcd member serves on its client port, read from the lan. */
+export async function servedEtcdFingerprint(lan: Lan, address: string, client: string): Promise<string> {
+  const r = await runAsync(...inNetns(lan.netns, "openssl", ["s_client", "-connect", `${address}:2379`, "-CAfile", `${client}/ca.crt`, "-cert", `${client}/healthcheck-client.crt`, "-key", `${client}/healthcheck-client.key`, "-showcerts"]), { input: "", timeoutMs: 15_000 });
+  const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(r.stdout)?.[0];
+  if (!pem) throw new Error(`${address} presents no certificate: ${r.stderr}`);
+  return new X509Certificate(pem).fingerprint256;
 }
 
 export function sshOptions(keyFile: string): string[] {
