@@ -8,6 +8,7 @@ import { hostCertificateIds } from "../hosts/pki-files";
 import { apiServerUrl, kubeconfig } from "../pki/kubeconfig";
 import { Pki } from "./pki";
 import { buildAws } from "./aws";
+import { buildLocal } from "./local";
 import { Provisioning, type Connection } from "./provision";
 import { VersionGuard } from "./providers";
 import type { PlannedHost } from "../spec/addresses";
@@ -69,7 +70,9 @@ export class Cluster extends pulumi.ComponentResource {
     if (args.sshPrivateKey !== undefined) {
       const privateKey = pulumi.secret(args.sshPrivateKey);
       let connection: (host: PlannedHost) => pulumi.Input<Connection>;
-      if (infra.provider === "hosts") {
+      let machines: Readonly<Record<string, pulumi.CustomResource>> | undefined = awsResult?.instances;
+      if (infra.provider === "local") machines = buildLocal(this, spec.name, infra, privateKey);
+      if (infra.provider !== "aws") {
         const bastion = infra.ssh.bastion;
         connection = (host) => ({
           host: host.address,
@@ -98,7 +101,7 @@ export class Cluster extends pulumi.ComponentResource {
           ...(awsResult && infra.provider === "aws" ? { snapshotStore: awsResult.snapshotBucket.apply((bucket) => ({ bucket, region: infra.region })) } : {}),
           materialFor: (host) => this.pki.material(hostCertificateIds(host, Object.keys(this.pki.certificates))),
           connection,
-          machines: awsResult?.instances,
+          machines,
           guard,
           resetOnDelete: infra.provider === "hosts",
         },

@@ -63,7 +63,7 @@ export function cniNodeFiles(spec: ClusterSpec, host: PlannedHost, addresses: Ad
     publicFile(LOOPBACK_CONF, `${JSON.stringify(loopbackConf(), null, 2)}\n`, 0o600),
   ];
   // On aws, VPC routes carry pod ranges; on existing hosts, static routes on each host.
-  if (spec.infrastructure.provider === "hosts") {
+  if (spec.infrastructure.provider !== "aws") {
     const routes = podRoutes(host, addresses);
     files.push(
       publicFile(POD_ROUTES_SCRIPT, `#!/bin/bash\nset -euo pipefail\n${routes.map((r) => `ip route replace ${r.range} via ${r.via}`).join("\n")}\n`, 0o755),

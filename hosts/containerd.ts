@@ -51,6 +51,8 @@ export function containerdConfig(spec: ClusterSpec, paths: ContainerdPaths = DEF
   };
   const base = { root: paths.root, state: paths.state, grpc: { address: paths.socket } };
   const pause = pauseImage(spec.kubernetes.version);
+  // Without CAP_SYS_RESOURCE (local machines) runc cannot lower a container's OOM score below the runtime's own.
+  const oomScore = spec.containerd.restrictOOMScoreAdj ? { restrict_oom_score_adj: true } : {};
   if (containerdConfigVersion(spec.containerd.version) === 3) {
     // cni.bin_dirs replaces bin_dir from 2.1 (bin_dir is deprecated there).
     const binDirs = compareVersions(minorOf(spec.containerd.version), "2.1") >= 0 ? { bin_dirs: [paths.cniBinDir] } : { bin_dir: paths.cniBinDir };
@@ -66,6 +68,7 @@ export function containerdConfig(spec: ClusterSpec, paths: ContainerdPaths = DEF
         "io.containerd.cri.v1.runtime": {
           containerd: { default_runtime_name: "runc", runtimes: { runc } },
           cni: { ...binDirs, conf_dir: paths.cniConfDir },
+          ...oomScore,
         },
       },
     };
@@ -76,6 +79,7 @@ export function containerdConfig(spec: ClusterSpec, paths: ContainerdPaths = DEF
     plugins: {
       "io.containerd.grpc.v1.cri": {
         sandbox_image: pause,
+        ...oomScore,
         containerd: { snapshotter: "overlayfs", default_runtime_name: "runc", runtimes: { runc } },
         cni: { bin_dir: paths.cniBinDir, conf_dir: paths.cniConfDir },
         registry: { config_path: paths.certsDir },

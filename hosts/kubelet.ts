@@ -11,6 +11,12 @@ import type { StepDraft } from "./steps";
 export const KUBELET_CONFIG_PATH = "/var/lib/kubelet/config.yaml";
 export const KUBELET_UNIT_PATH = "/etc/systemd/system/kubelet.service";
 export const STATIC_POD_DIR = "/etc/kubernetes/manifests";
+/**
+ * The node's upstream resolvers for pods (and CoreDNS, dnsPolicy Default): a link the
+ * kubelet-start step points at systemd-resolved's list where it runs (Ubuntu; its
+ * /etc/resolv.conf names the 127.0.0.53 stub, which pods cannot reach), else at /etc/resolv.conf (Debian).
+ */
+export const KUBELET_RESOLV_CONF = "/var/lib/kubelet/resolv.conf";
 export const CONTROL_PLANE_TAINT: Taint = { key: "node-role.kubernetes.io/control-plane", value: null, effect: "NoSchedule" };
 export const CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane";
 
@@ -72,11 +78,12 @@ export function kubeletConfig(spec: ClusterSpec, host: PlannedHost, clusterDNS: 
     enableProfilingHandler: false,
     healthzBindAddress: "127.0.0.1",
     healthzPort: 10248,
-    resolvConf: "/run/systemd/resolve/resolv.conf",
+    resolvConf: KUBELET_RESOLV_CONF,
     evictionHard: { "memory.available": "200Mi", "nodefs.available": "10%", "nodefs.inodesFree": "5%", "imagefs.available": "15%" },
     systemReserved: { cpu: "100m", memory: "256Mi", "ephemeral-storage": "1Gi" },
     kubeReserved: { cpu: "100m", memory: "256Mi", "ephemeral-storage": "1Gi" },
     registerNode: true,
+    ...(spec.kubernetes.kubelet.failCgroupV1 !== null ? { failCgroupV1: spec.kubernetes.kubelet.failCgroupV1 } : {}),
     ...(taints.length > 0 ? { registerWithTaints: taints } : {}),
     ...(Object.keys(spec.kubernetes.featureGates).length > 0 ? { featureGates: spec.kubernetes.featureGates } : {}),
   };
@@ -119,6 +126,12 @@ export function kubeletFiles(spec: ClusterSpec, host: PlannedHost, clusterDNS: s
   ];
 }
 
+export function linkResolvers(link: string): string {
+  return `if systemctl is-active -q systemd-resolved; then resolvers=/run/systemd/resolve/resolv.conf; else resolvers=/etc/resolv.conf; fi
+install -d -m 0700 "$(dirname ${link})"
+ln -sfn "$resolvers" ${link}`;
+}
+
 export function kubeletStartStep(dependsOn: readonly string[]): StepDraft {
   return {
     name: "kubelet-start",
@@ -127,6 +140,7 @@ export function kubeletStartStep(dependsOn: readonly string[]): StepDraft {
     triggers: [KUBELET_CONFIG_PATH, KUBELET_UNIT_PATH, KUBECONFIG_PATHS.kubelet, `${KUBELET_PKI_DIR}/kubelet.crt`],
     body: `
 install -d -m 0755 ${STATIC_POD_DIR}
+${linkResolvers(KUBELET_RESOLV_CONF)}
 systemctl daemon-reload
 systemctl enable kubelet
 systemctl restart kubelet`,

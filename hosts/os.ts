@@ -19,16 +19,23 @@ export function kernelModules(proxyMode: ProxyMode, ipvsScheduler: string | null
   return modules;
 }
 
+/** What the kubelet checks with protectKernelDefaults (k8s.io/kubernetes pkg/kubelet/cm setupKernelTunables). */
+export const KUBELET_KERNEL_TUNABLES: Readonly<Record<string, string>> = {
+  "vm.overcommit_memory": "1",
+  "vm.panic_on_oom": "0",
+  "kernel.panic": "10",
+  "kernel.panic_on_oops": "1",
+  "kernel.keys.root_maxkeys": "1000000",
+  "kernel.keys.root_maxbytes": "25000000",
+};
+
 export const SYSCTLS: Readonly<Record<string, string>> = {
   "net.ipv4.ip_forward": "1",
   "net.bridge.bridge-nf-call-iptables": "1",
   "net.bridge.bridge-nf-call-ip6tables": "1",
   "fs.inotify.max_user_watches": "524288",
   "fs.inotify.max_user_instances": "8192",
-  // kubelet's protectKernelDefaults expects these kernel defaults.
-  "vm.overcommit_memory": "1",
-  "kernel.panic": "10",
-  "kernel.panic_on_oops": "1",
+  ...KUBELET_KERNEL_TUNABLES,
 };
 
 /** Debian/Ubuntu packages each proxy mode needs on the host. */
@@ -51,8 +58,32 @@ export const SWAP_OFF_MARK = "# drydock: swap off # ";
 export const commentOutSwap = (fstab: string) => `sed -ri '/\\sswap\\s/s/^([^#])/${SWAP_OFF_MARK}\\1/' ${fstab}`;
 export const restoreSwap = (fstab: string) => `sed -ri 's/^${SWAP_OFF_MARK}//' ${fstab}`;
 
+/**
+ * How to tell a kernel feature is there, loaded as a module or built in (kernels
+ * without loadable modules, and containers that may not load any, have no /proc/modules entry).
+ */
+const FEATURE_TESTS: Readonly<Record<string, string>> = {
+  overlay: "grep -qw overlay /proc/filesystems",
+  br_netfilter: "test -e /proc/sys/net/bridge/bridge-nf-call-iptables",
+  nf_conntrack: "test -d /proc/sys/net/netfilter",
+  ip_vs: "test -d /proc/sys/net/ipv4/vs",
+  nf_tables: "nft list tables >/dev/null 2>&1",
+};
+
+export function moduleTest(module: string): string {
+  return FEATURE_TESTS[module] ?? `{ grep -qw "^${module}" /proc/modules 2>/dev/null || test -d /sys/module/${module} || grep -qs "/${module}.ko" "/lib/modules/$(uname -r)/modules.builtin"; }`;
+}
+
+/** Fails naming the first sysctl whose value is not drydock's (read-only keys in a container carry the host's). */
+export function sysctlCheck(): string {
+  return Object.entries(SYSCTLS)
+    .map(([key, value]) => `{ test "$(sysctl -n ${key})" = ${value} || { echo "sysctl ${key} is $(sysctl -n ${key}), drydock needs ${value}" >&2; false; }; }`)
+    .join(" && ");
+}
+
 export function osPrepStep(proxyMode: ProxyMode, ipvsScheduler: string | null): StepDraft {
   const modules = kernelModules(proxyMode, ipvsScheduler);
+  const moduleChecks = modules.map((m) => `{ ${moduleTest(m)} || { echo "kernel feature ${m} is missing (modprobe ${m} failed)" >&2; false; }; }`).join(" && ");
   return {
     name: "os-prep",
     description: "kernel modules, sysctls, swap off, packages",
@@ -63,13 +94,17 @@ if ! dpkg -s ${osPackages(proxyMode).join(" ")} >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends ${osPackages(proxyMode).join(" ")}
 fi
-for module in ${modules.join(" ")}; do modprobe "$module"; done
-sysctl --system >/dev/null
+# Built-in features need no module; the check below tells what is really missing.
+for module in ${modules.join(" ")}; do modprobe "$module" 2>/dev/null || true; done
+# Kernel-wide keys are read-only inside a container: its host sets them (the check names any that differ).
+sysctl --system >/dev/null 2>&1 || true
 # Swap off now and after reboot.
 swapoff -a
-${commentOutSwap("/etc/fstab")}`,
+${commentOutSwap("/etc/fstab")}
+${moduleChecks}
+${sysctlCheck()}`,
     check: {
-      command: `test "$(sysctl -n net.ipv4.ip_forward)" = 1 && test -z "$(swapon --show --noheadings)" && ${modules.map((m) => `grep -qw ${m} /proc/modules`).join(" && ")}`,
+      command: `test -z "$(swapon --show --noheadings)" && ${moduleChecks} && ${sysctlCheck()}`,
       timeoutSeconds: 30,
     },
   };

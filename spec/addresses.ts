@@ -5,7 +5,8 @@
 // subnet, block 8+z its public subnet. Inside a private subnet every role has a
 // fixed slot range, so growing one pool (or the control plane) never renumbers
 // another: etcd [8,16), control plane [16,32), then 8 equal blocks, one per pool
-// in the order written.
+// in the order written. The local backend lays out its one bridge subnet the same
+// way, as a single zone; its first address is the host, the second the default VIP.
 import {
   type Cidr,
   cidrSize,
@@ -21,9 +22,12 @@ import type { HostRole } from "./schema";
 export const AWS_MAX_ZONES = 8;
 /** haproxy's port on the VIP: the API servers keep their own port on the same hosts. */
 export const DEFAULT_VIP_PORT = 8443;
-export const AWS_MAX_POOLS = 8;
+export const MAX_POOLS = 8;
 export const AWS_SUBNET_SPLIT_BITS = 4;
-export const AWS_SLOTS = { etcd: { start: 8, size: 8 }, controlPlane: { start: 16, size: 16 }, workersStart: 32 } as const;
+export const SUBNET_SLOTS = { etcd: { start: 8, size: 8 }, controlPlane: { start: 16, size: 16 }, workersStart: 32 } as const;
+/** The local backend's subnet prefixes: /26 still leaves every role its slots. */
+export const LOCAL_MIN_PREFIX = 16;
+export const LOCAL_MAX_PREFIX = 26;
 /** The largest VPC prefix drydock can lay out (subnets of /26 leave room for every role). */
 export const AWS_MAX_VPC_PREFIX = 22;
 
@@ -79,11 +83,24 @@ export function awsSubnetPrefix(vpc: Cidr): number {
   return vpc.prefix + AWS_SUBNET_SPLIT_BITS;
 }
 
+/** Addresses each pool may use in a subnet of this prefix (its last address is reserved: broadcast, or AWS's). */
+export function poolSlots(subnetPrefix: number): number {
+  const size = cidrSize({ base: 0, prefix: subnetPrefix });
+  return Math.floor((size - SUBNET_SLOTS.workersStart - 1) / MAX_POOLS);
+}
+
 /** Addresses each pool may use in one zone's private subnet. */
 export function awsPoolSlotsPerZone(vpcCIDR: string): number {
-  const size = cidrSize({ base: 0, prefix: awsSubnetPrefix(mustCidr(vpcCIDR)) });
-  // The last address of every subnet is reserved by AWS.
-  return Math.floor((size - AWS_SLOTS.workersStart - 1) / AWS_MAX_POOLS);
+  return poolSlots(awsSubnetPrefix(mustCidr(vpcCIDR)));
+}
+
+/** The local backend's bridge: the host's own address on it and the default VIP. */
+export function localGateway(subnetCIDR: string): string {
+  return formatIPv4(nthAddress(mustCidr(subnetCIDR), 1));
+}
+
+export function localDefaultVip(subnetCIDR: string): string {
+  return formatIPv4(nthAddress(mustCidr(subnetCIDR), 2));
 }
 
 /** How many of a pool's nodes land in its most-loaded zone (round-robin spread). */
@@ -95,20 +112,53 @@ export function nodeName(role: "etcd" | "cp", index: number): string {
   return `${role}-${index + 1}`;
 }
 
-export function workerName(pool: WorkerPool, index: number): string {
+export function workerName(pool: Pick<WorkerPool, "name">, index: number): string {
   return `${pool.name}-${index + 1}`;
+}
+
+interface MachineCounts {
+  readonly etcd: { readonly topology: "external" | "stacked"; readonly members: number };
+  readonly controlPlane: { readonly count: number };
+  readonly workers: { readonly pools: readonly Pick<WorkerPool, "name" | "count">[] };
 }
 
 function awsHosts(spec: ClusterSpec, zones: number, vpc: Cidr): Omit<PlannedHost, "podCIDR">[] {
   const subnetPrefix = awsSubnetPrefix(vpc);
-  const slotsPerPool = awsPoolSlotsPerZone(formatCidr(vpc));
-  const at = (zone: number, offset: number) => formatIPv4(nthAddress(subnet(vpc, subnetPrefix, zone), offset));
+  return slottedHosts(spec, zones, poolSlots(subnetPrefix), (zone, offset) => formatIPv4(nthAddress(subnet(vpc, subnetPrefix, zone), offset)));
+}
+
+/** Whether every machine has its slot in the subnet (the rules name what does not fit). */
+export function localPlanFits(counts: MachineCounts, subnetCIDR: string): boolean {
+  const net = parseCidr(subnetCIDR);
+  if (!net || net.prefix < LOCAL_MIN_PREFIX || net.prefix > LOCAL_MAX_PREFIX) return false;
+  const slots = poolSlots(net.prefix);
+  return (
+    counts.etcd.members <= SUBNET_SLOTS.etcd.size &&
+    counts.controlPlane.count <= SUBNET_SLOTS.controlPlane.size &&
+    counts.workers.pools.length <= MAX_POOLS &&
+    counts.workers.pools.every((p) => p.count <= slots)
+  );
+}
+
+/** The local backend's machines, planned in its one subnet: names and roles as on aws. */
+export function localMachines(counts: MachineCounts, subnetCIDR: string): { name: string; address: string; roles: HostRole[]; pool: string | null }[] {
+  const net = mustCidr(subnetCIDR);
+  return slottedHosts(counts, 1, poolSlots(net.prefix), (_zone, offset) => formatIPv4(nthAddress(net, offset))).map((h) => ({
+    name: h.name,
+    address: h.address,
+    roles: [...h.roles],
+    pool: h.pool,
+  }));
+}
+
+/** Every role in its own slot range of each zone's subnet, spread round-robin over the zones. */
+function slottedHosts(spec: MachineCounts, zones: number, slotsPerPool: number, at: (zone: number, offset: number) => string): Omit<PlannedHost, "podCIDR">[] {
   const hosts: Omit<PlannedHost, "podCIDR">[] = [];
   const stacked = spec.etcd.topology === "stacked";
   if (!stacked) {
     for (let i = 0; i < spec.etcd.members; i++) {
       const zone = i % zones;
-      hosts.push({ name: nodeName("etcd", i), roles: ["etcd"], zone, pool: null, address: at(zone, AWS_SLOTS.etcd.start + Math.floor(i / zones)) });
+      hosts.push({ name: nodeName("etcd", i), roles: ["etcd"], zone, pool: null, address: at(zone, SUBNET_SLOTS.etcd.start + Math.floor(i / zones)) });
     }
   }
   for (let i = 0; i < spec.controlPlane.count; i++) {
@@ -118,13 +168,13 @@ function awsHosts(spec: ClusterSpec, zones: number, vpc: Cidr): Omit<PlannedHost
       roles: stacked ? ["controlPlane", "etcd"] : ["controlPlane"],
       zone,
       pool: null,
-      address: at(zone, AWS_SLOTS.controlPlane.start + Math.floor(i / zones)),
+      address: at(zone, SUBNET_SLOTS.controlPlane.start + Math.floor(i / zones)),
     });
   }
   spec.workers.pools.forEach((pool, p) => {
     for (let i = 0; i < pool.count; i++) {
       const zone = i % zones;
-      const offset = AWS_SLOTS.workersStart + p * slotsPerPool + Math.floor(i / zones);
+      const offset = SUBNET_SLOTS.workersStart + p * slotsPerPool + Math.floor(i / zones);
       hosts.push({ name: workerName(pool, i), roles: ["worker"], zone, pool: pool.name, address: at(zone, offset) });
     }
   });
@@ -155,6 +205,7 @@ export function planAddresses(spec: ClusterSpec): AddressPlan {
       publicSubnet: formatCidr(subnet(vpc, prefix, AWS_MAX_ZONES + z)),
     }));
   } else {
+    // hosts: the machines listed; local: the machines normalize planned in the subnet.
     base = infra.hosts.map((h) => ({ name: h.name, roles: h.roles, address: h.address, zone: null, pool: h.pool }));
     const controlPlanes = base.filter((h) => h.roles.includes("controlPlane"));
     if (infra.apiEndpoint.vip) apiEndpoint = { kind: "vip", host: infra.apiEndpoint.vip, port: infra.apiEndpoint.port ?? DEFAULT_VIP_PORT };
@@ -181,7 +232,7 @@ export function planAddresses(spec: ClusterSpec): AddressPlan {
 }
 
 export function kubernetesNodeCount(spec: ClusterSpec): number {
-  if (spec.infrastructure.provider === "hosts") {
+  if (spec.infrastructure.provider !== "aws") {
     return spec.infrastructure.hosts.filter((h) => isKubernetesNode(h.roles)).length;
   }
   return spec.controlPlane.count + spec.workers.pools.reduce((n, p) => n + p.count, 0);

@@ -1,6 +1,7 @@
 // Context-dependent defaults: the result has no undefined optionals, so code
 // downstream of spec/ never guesses a default.
 import { type ArtifactSource, defaultEtcdVersion, kubernetesVersions, newest } from "./catalog";
+import { localDefaultVip, localGateway, localMachines, localPlanFits } from "./addresses";
 import type { Cni, HostRole, ParsedSpec, ProxyMode, AwsInfra } from "./schema";
 
 export interface Taint {
@@ -52,11 +53,29 @@ export interface HostsInfrastructure {
   readonly apiEndpoint: { readonly vip: string | null; readonly address: string | null; readonly port: number | null };
 }
 
+/** Machines drydock creates on the host that runs it: planned like aws, reached like hosts. */
+export interface LocalInfrastructure {
+  readonly provider: "local";
+  readonly subnet: string;
+  /** The host's own address on the bridge. */
+  readonly gateway: string;
+  readonly nat: boolean;
+  readonly debianMirror: string;
+  /** The planned machines (names and addresses from the subnet, roles from the counts). */
+  readonly hosts: readonly ExistingHost[];
+  readonly ssh: HostsInfrastructure["ssh"];
+  /** vip: set when the control plane has more than one node or the spec names one. */
+  readonly apiEndpoint: { readonly vip: string | null; readonly address: null; readonly port: number | null };
+}
+
+/** The backends whose machines are known by name and address before anything runs. */
+export type ListedMachines = HostsInfrastructure | LocalInfrastructure;
+
 type Parsed = ParsedSpec;
 
 export interface ClusterSpec {
   readonly name: string;
-  readonly kubernetes: Omit<Parsed["kubernetes"], "version"> & { readonly version: string };
+  readonly kubernetes: Omit<Parsed["kubernetes"], "version" | "kubelet"> & { readonly version: string; readonly kubelet: { readonly failCgroupV1: boolean | null } };
   readonly network: {
     readonly cni: Cni;
     readonly proxyMode: ProxyMode;
@@ -73,15 +92,17 @@ export interface ClusterSpec {
   };
   readonly controlPlane: { readonly count: number };
   readonly workers: { readonly pools: readonly WorkerPool[] };
-  readonly containerd: { readonly version: string; readonly registryMirrors: Readonly<Record<string, readonly string[]>> };
+  readonly containerd: { readonly version: string; readonly restrictOOMScoreAdj: boolean; readonly registryMirrors: Readonly<Record<string, readonly string[]>> };
   readonly pki: Parsed["pki"];
   readonly artifacts: ArtifactSource;
   readonly addons: Parsed["addons"];
-  readonly infrastructure: AwsInfrastructure | HostsInfrastructure;
+  readonly infrastructure: AwsInfrastructure | ListedMachines;
 }
 
 export const DEFAULT_POOL = "default";
 const DEFAULT_AWS_POOL = { name: "general", count: 3 };
+/** A local cluster is sized for one machine: one control plane, one worker, unless the spec says more. */
+const LOCAL_DEFAULTS = { controlPlaneCount: 1, pool: { name: DEFAULT_POOL, count: 1 } };
 
 const TAINT = /^([^=:\s]+)(?:=([^:\s]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/;
 
@@ -115,7 +136,8 @@ function normalizePool(pool: NonNullable<Parsed["workers"]["pools"]>[number], co
 export function normalize(parsed: Parsed): ClusterSpec {
   const version = parsed.kubernetes.version ?? kubernetesVersions()[0]!;
   const infra = parsed.infrastructure;
-  const kubernetes = { ...parsed.kubernetes, version };
+  const local = infra.provider === "local";
+  const kubernetes = { ...parsed.kubernetes, version, kubelet: { failCgroupV1: parsed.kubernetes.kubelet.failCgroupV1 ?? (local ? false : null) } };
   const network = {
     cni: parsed.network.cni,
     proxyMode: parsed.network.proxyMode,
@@ -127,7 +149,11 @@ export function normalize(parsed: Parsed): ClusterSpec {
     name: parsed.name,
     kubernetes,
     network,
-    containerd: { version: parsed.containerd.version ?? newest("containerd"), registryMirrors: parsed.containerd.registryMirrors },
+    containerd: {
+      version: parsed.containerd.version ?? newest("containerd"),
+      restrictOOMScoreAdj: parsed.containerd.restrictOOMScoreAdj ?? local,
+      registryMirrors: parsed.containerd.registryMirrors,
+    },
     pki: parsed.pki,
     artifacts: parsed.artifacts,
     addons: parsed.addons,
@@ -151,6 +177,37 @@ export function normalize(parsed: Parsed): ClusterSpec {
         ...aws,
         zoneNames: Array.isArray(availabilityZones) ? availabilityZones : null,
         zoneCount: Array.isArray(availabilityZones) ? availabilityZones.length : availabilityZones,
+      },
+    };
+  }
+
+  if (infra.provider === "local") {
+    const controlPlaneCount = parsed.controlPlane.count ?? LOCAL_DEFAULTS.controlPlaneCount;
+    const topology = parsed.etcd.topology ?? "stacked";
+    const members = parsed.etcd.members ?? (topology === "stacked" ? controlPlaneCount : 3);
+    const pools = (parsed.workers.pools ?? [{ ...LOCAL_DEFAULTS.pool, labels: {}, taints: [], maxUnavailable: 1 }]).map((p) =>
+      normalizePool(p, p.count ?? 1, false),
+    );
+    const etcd = { topology, members, version: etcdVersion, snapshots: parsed.etcd.snapshots };
+    const { subnet, nat, debianMirror } = infra.local;
+    const counts = { etcd, controlPlane: { count: controlPlaneCount }, workers: { pools } };
+    // A plan that does not fit has no machines; validation says why.
+    const hosts = localPlanFits(counts, subnet) ? localMachines(counts, subnet).map((h) => ({ ...h, reprovision: 0 })) : [];
+    const vip = infra.apiEndpoint?.vip ?? (controlPlaneCount > 1 ? localDefaultVip(subnet) : null);
+    return {
+      ...common,
+      etcd,
+      controlPlane: { count: controlPlaneCount },
+      workers: { pools },
+      infrastructure: {
+        provider: "local",
+        subnet,
+        gateway: localGateway(subnet),
+        nat,
+        debianMirror,
+        hosts,
+        ssh: { user: "root", port: 22, bastion: null },
+        apiEndpoint: { vip, address: null, port: infra.apiEndpoint?.port ?? null },
       },
     };
   }
@@ -214,6 +271,13 @@ export function specToInput(spec: ClusterSpec): Record<string, unknown> {
   if (infra.provider === "aws") {
     const { provider, zoneNames, zoneCount, ...aws } = infra;
     infrastructure = { provider, aws: { ...aws, availabilityZones: zoneNames ?? zoneCount } };
+  } else if (infra.provider === "local") {
+    const endpoint = Object.fromEntries(Object.entries({ vip: infra.apiEndpoint.vip, port: infra.apiEndpoint.port }).filter(([, v]) => v !== null));
+    infrastructure = {
+      provider: infra.provider,
+      local: { subnet: infra.subnet, nat: infra.nat, debianMirror: infra.debianMirror },
+      ...(Object.keys(endpoint).length > 0 ? { apiEndpoint: endpoint } : {}),
+    };
   } else {
     const endpoint = Object.fromEntries(Object.entries(infra.apiEndpoint).filter(([, v]) => v !== null));
     infrastructure = {
@@ -223,10 +287,10 @@ export function specToInput(spec: ClusterSpec): Record<string, unknown> {
       ...(Object.keys(endpoint).length > 0 ? { apiEndpoint: endpoint } : {}),
     };
   }
-  const { version, ...kubernetes } = spec.kubernetes;
+  const { version, kubelet, ...kubernetes } = spec.kubernetes;
   return {
     name: spec.name,
-    kubernetes: { version, ...kubernetes },
+    kubernetes: { version, ...kubernetes, kubelet: kubelet.failCgroupV1 === null ? {} : kubelet },
     network: {
       cni: spec.network.cni,
       proxyMode: spec.network.proxyMode,

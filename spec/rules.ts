@@ -11,13 +11,16 @@ import {
 } from "./catalog";
 import { usedArtifacts } from "./artifact-use";
 import {
-  AWS_MAX_POOLS,
+  MAX_POOLS,
   AWS_MAX_VPC_PREFIX,
   AWS_MAX_ZONES,
-  AWS_SLOTS,
+  SUBNET_SLOTS,
+  LOCAL_MAX_PREFIX,
+  LOCAL_MIN_PREFIX,
   awsPoolSlotsPerZone,
   kubernetesNodeCount,
   maxPerZone,
+  poolSlots,
 } from "./addresses";
 import { type Cidr, blockSize, cidrContains, cidrSize, cidrsOverlap, formatCidr, parseCidr, parseIPv4 } from "./ipv4";
 import { type ClusterSpec, hostsWithRole, parseTaint } from "./normalize";
@@ -135,7 +138,7 @@ function checkCidrs(spec: ClusterSpec, report: Report): void {
         report("infrastructure.aws.vpcCIDR", `${infra.vpcCIDR} overlaps kubernetes.${field}; the VPC, pod and service ranges must be disjoint`);
       }
     }
-  } else {
+  } else if (infra.provider === "hosts") {
     infra.hosts.forEach((h, i) => {
       const addr = parseIPv4(h.address)!;
       if (cidrContains(pods, addr) || cidrContains(services, addr)) {
@@ -216,17 +219,61 @@ function checkEtcdMembers(path: string, members: number, what: string, report: R
   }
 }
 
-function checkAws(spec: ClusterSpec, parsed: ParsedSpec, report: Report): void {
-  const infra = spec.infrastructure;
-  if (infra.provider !== "aws") return;
+/** Backends that create the machines take their counts from the spec (aws, local). */
+function checkCounts(spec: ClusterSpec, report: Report): void {
   const members = spec.etcd.members;
   const cps = spec.controlPlane.count;
-
   checkEtcdMembers("etcd.members", members, "is", report);
   if (cps < 1) report("controlPlane.count", `must be at least 1 (got ${cps})`);
   if (spec.etcd.topology === "stacked" && members !== cps) {
     report("etcd.members", `stacked etcd runs one member on every control-plane node, so it must equal controlPlane.count (${cps}); got ${members}`);
   }
+}
+
+function checkLocal(spec: ClusterSpec, parsed: ParsedSpec, report: Report): void {
+  const infra = spec.infrastructure;
+  if (infra.provider !== "local") return;
+  checkCounts(spec, report);
+  const net = parseCidr(infra.subnet)!;
+  if (net.prefix < LOCAL_MIN_PREFIX || net.prefix > LOCAL_MAX_PREFIX) {
+    report("infrastructure.local.subnet", `/${net.prefix} is outside what drydock lays out; use a prefix from /${LOCAL_MIN_PREFIX} to /${LOCAL_MAX_PREFIX}`);
+    return;
+  }
+  if (spec.etcd.topology === "external" && spec.etcd.members > SUBNET_SLOTS.etcd.size) report("etcd.members", `at most ${SUBNET_SLOTS.etcd.size} on local`);
+  if (spec.controlPlane.count > SUBNET_SLOTS.controlPlane.size) {
+    report("controlPlane.count", `${spec.controlPlane.count} nodes; the local address plan holds at most ${SUBNET_SLOTS.controlPlane.size}`);
+  }
+  if (spec.workers.pools.length > MAX_POOLS) report("workers.pools", `${spec.workers.pools.length} pools; the local address plan holds at most ${MAX_POOLS}`);
+  const slots = poolSlots(net.prefix);
+  spec.workers.pools.forEach((pool, i) => {
+    if (pool.count > slots) {
+      report(`workers.pools[${i}].count`, `${pool.count} workers, but each pool has ${slots} addresses in ${infra.subnet}; use at most ${slots}, a larger infrastructure.local.subnet, or more pools`);
+    }
+    const written = parsed.workers.pools?.[i];
+    if (written?.instanceType !== undefined) report(`workers.pools[${i}].instanceType`, "only for infrastructure.provider aws; local machines are systemd-nspawn containers");
+    if (written?.rootVolumeGiB !== undefined) report(`workers.pools[${i}].rootVolumeGiB`, "only for infrastructure.provider aws; local machines are systemd-nspawn containers");
+  });
+  const vip = infra.apiEndpoint.vip;
+  if (vip !== null) {
+    const address = parseIPv4(vip)!;
+    if (!cidrContains(net, address)) report("infrastructure.apiEndpoint.vip", `${vip} is outside infrastructure.local.subnet ${infra.subnet}; the VIP must be on the machines' bridge`);
+    else if (vip === infra.gateway) report("infrastructure.apiEndpoint.vip", `${vip} is the host's own address on the bridge; pick another address of ${infra.subnet}`);
+    else if (infra.hosts.some((h) => h.address === vip)) report("infrastructure.apiEndpoint.vip", `${vip} is a machine's address; pick a free address of ${infra.subnet} below .8 (the machines start there)`);
+  }
+  if (spec.controlPlane.count > 1 && infra.apiEndpoint.port === spec.kubernetes.apiServer.port) {
+    report("infrastructure.apiEndpoint.port", `must differ from kubernetes.apiServer.port (${spec.kubernetes.apiServer.port}): haproxy on the VIP shares the control-plane machines with the API servers`);
+  }
+  for (const [field, cidr] of [["podCIDR", spec.kubernetes.podCIDR], ["serviceCIDR", spec.kubernetes.serviceCIDR]] as const) {
+    if (cidrsOverlap(net, parseCidr(cidr)!)) report("infrastructure.local.subnet", `${infra.subnet} overlaps kubernetes.${field} ${cidr}; the machines', pod and service ranges must be disjoint`);
+  }
+}
+
+function checkAws(spec: ClusterSpec, parsed: ParsedSpec, report: Report): void {
+  const infra = spec.infrastructure;
+  if (infra.provider !== "aws") return;
+  const members = spec.etcd.members;
+  const cps = spec.controlPlane.count;
+  checkCounts(spec, report);
 
   const vpc = parseCidr(infra.vpcCIDR)!;
   if (vpc.prefix < 16 || vpc.prefix > AWS_MAX_VPC_PREFIX) {
@@ -241,14 +288,14 @@ function checkAws(spec: ClusterSpec, parsed: ParsedSpec, report: Report): void {
       if (names.indexOf(zone) !== i) report(`infrastructure.aws.availabilityZones[${i}]`, `${zone} is listed twice`);
     });
   }
-  if (spec.etcd.topology === "external" && maxPerZone(members, zones) > AWS_SLOTS.etcd.size) {
+  if (spec.etcd.topology === "external" && maxPerZone(members, zones) > SUBNET_SLOTS.etcd.size) {
     report("etcd.members", `too many members per zone for the address plan`);
   }
-  if (maxPerZone(cps, zones) > AWS_SLOTS.controlPlane.size) {
-    report("controlPlane.count", `${cps} nodes over ${zones} zones exceed ${AWS_SLOTS.controlPlane.size} per zone; use at most ${AWS_SLOTS.controlPlane.size * zones}`);
+  if (maxPerZone(cps, zones) > SUBNET_SLOTS.controlPlane.size) {
+    report("controlPlane.count", `${cps} nodes over ${zones} zones exceed ${SUBNET_SLOTS.controlPlane.size} per zone; use at most ${SUBNET_SLOTS.controlPlane.size * zones}`);
   }
-  if (spec.workers.pools.length > AWS_MAX_POOLS) {
-    report("workers.pools", `${spec.workers.pools.length} pools; the AWS address plan holds at most ${AWS_MAX_POOLS}`);
+  if (spec.workers.pools.length > MAX_POOLS) {
+    report("workers.pools", `${spec.workers.pools.length} pools; the AWS address plan holds at most ${MAX_POOLS}`);
   }
   const slots = awsPoolSlotsPerZone(infra.vpcCIDR);
   spec.workers.pools.forEach((pool, i) => {
@@ -340,6 +387,7 @@ export function crossFieldProblems(spec: ClusterSpec, parsed: ParsedSpec): Probl
   checkPki(spec, report);
   checkAws(spec, parsed, report);
   checkHosts(spec, parsed, report);
+  checkLocal(spec, parsed, report);
   checkCidrs(spec, report);
   return problems;
 }

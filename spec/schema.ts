@@ -114,6 +114,10 @@ const kubernetes = strict({
   nodeCIDRMaskSize: z.number().int().min(8).max(30).default(24),
   featureGates: z.record(z.string().regex(/^[A-Z][A-Za-z0-9]*$/, { error: "feature gate names are CamelCase" }), z.boolean()).default({}),
   apiServer: apiServer.prefault({}),
+  kubelet: strict({
+    /** KubeletConfiguration failCgroupV1; default: the kubelet's own (refuse cgroup v1 from 1.35), false on the local backend (its machines share the host's cgroups). */
+    failCgroupV1: z.boolean().optional(),
+  }).prefault({}),
 });
 
 const network = strict({
@@ -135,6 +139,8 @@ const etcd = strict({
 
 const containerd = strict({
   version: z.string().optional(),
+  /** CRI restrict_oom_score_adj; default false, true on the local backend (its machines lack CAP_SYS_RESOURCE). */
+  restrictOOMScoreAdj: z.boolean().optional(),
   registryMirrors: z.record(hostOrAddress, z.array(httpUrl).min(1)).default({}),
 });
 
@@ -196,10 +202,26 @@ const hostsInfra = strict({
   apiEndpoint: strict({ vip: ipv4.optional(), address: hostOrAddress.optional(), port: port.optional() }).optional(),
 });
 
+/** The local backend's bridge network when the spec names none. */
+export const DEFAULT_LOCAL_SUBNET = "10.213.0.0/24";
+
+const localInfra = strict({
+  provider: z.literal("local"),
+  local: strict({
+    /** The bridge network: the host is its first address, machines are planned from it. */
+    subnet: cidr.default(DEFAULT_LOCAL_SUBNET),
+    /** Masquerade the machines' traffic out through the host's own routes (downloads on a connected host). */
+    nat: z.boolean().default(true),
+    /** Where debootstrap fetches the machines' Debian root file system. */
+    debianMirror: httpUrl.default("http://deb.debian.org/debian"),
+  }).prefault({}),
+  apiEndpoint: strict({ vip: ipv4.optional(), port: port.optional() }).optional(),
+});
+
 const infrastructure = z.discriminatedUnion(
   "provider",
-  [strict({ provider: z.literal("aws"), aws: awsInfra }), hostsInfra],
-  { error: "must be one of: aws, hosts" },
+  [strict({ provider: z.literal("aws"), aws: awsInfra }), hostsInfra, localInfra],
+  { error: "must be one of: aws, hosts, local" },
 );
 
 const artifactOverride = strict({
@@ -228,6 +250,7 @@ export const clusterSpecSchema = strict({
 export type ParsedSpec = z.output<typeof clusterSpecSchema>;
 export type AwsInfra = z.output<typeof awsInfra>;
 export type HostsInfra = z.output<typeof hostsInfra>;
+export type LocalInfra = z.output<typeof localInfra>;
 export type HostEntry = z.output<typeof hostEntry>;
 export type HostRole = (typeof HOST_ROLES)[number];
 export type Cni = (typeof CNIS)[number];

@@ -18,6 +18,9 @@ interface BinarySpec {
   version: string;
   ldflags: string;
   versionCommand: string[] | null;
+  cgo?: boolean;
+  tags?: string;
+  dir?: string;
 }
 
 /**
@@ -31,7 +34,13 @@ exec node "$(node -e "process.stdout.write(require.resolve('@pulumi/pulumi/cmd/d
 `;
 
 export function binarySpecs(): BinarySpec[] {
-  return (JSON.parse(readFileSync(join(TOOLCHAIN_DIR, "binaries.json"), "utf8")) as { binaries: BinarySpec[] }).binaries;
+  const file = JSON.parse(readFileSync(join(TOOLCHAIN_DIR, "binaries.json"), "utf8")) as { ldflagSets: Record<string, string>; binaries: BinarySpec[] };
+  return file.binaries.map((spec) => {
+    if (!spec.ldflags.startsWith("@")) return spec;
+    const ldflags = file.ldflagSets[spec.ldflags.slice(1)];
+    if (ldflags === undefined) throw new Error(`binaries.json: ${spec.name} names unknown ldflags set ${spec.ldflags}`);
+    return { ...spec, ldflags };
+  });
 }
 
 function goVersion(): string {
@@ -50,20 +59,25 @@ function moduleFiles(dir: string): string[] {
 function cacheKey(spec: BinarySpec, go: string): string {
   const hash = createHash("sha256");
   for (const file of moduleFiles(join(TOOLCHAIN_DIR, spec.module))) hash.update(file.slice(TOOLCHAIN_DIR.length)).update(readFileSync(file));
-  hash.update(JSON.stringify(spec)).update(go);
+  const { dir: _linkedUnder, ...build } = spec; // where it is linked does not change what is built
+  hash.update(JSON.stringify(build)).update(go);
   return hash.digest("hex").slice(0, 16);
 }
 
-export function binaryPath(name: string): string {
-  return join(BIN_DIR, name);
+/** Where a built binary is linked: bin (the tests' PATH), node (for the cluster's machines) or cni. */
+export function binaryPath(name: string, dir = "bin"): string {
+  return join(CACHE_DIR, dir, name);
 }
 
-/** Builds what is missing; returns one line per binary (built or cached, with its version). */
-export function buildToolchain(log: (line: string) => void = console.log): string[] {
+/**
+ * Builds what is missing; returns one line per binary (built or cached, with its version).
+ * dirs: which sets to build (bin: the tests' tools; node and cni: the cluster's machines); all by default.
+ */
+export function buildToolchain(log: (line: string) => void = console.log, dirs?: readonly string[]): string[] {
   const go = goVersion();
   mkdirSync(BIN_DIR, { recursive: true });
   const lines: string[] = [];
-  for (const spec of binarySpecs()) {
+  for (const spec of binarySpecs().filter((s) => !dirs || dirs.includes(s.dir ?? "bin"))) {
     const dir = join(CACHE_DIR, `${spec.name}-${cacheKey(spec, go)}`);
     const target = join(dir, spec.name);
     let state = "cached";
@@ -72,16 +86,18 @@ export function buildToolchain(log: (line: string) => void = console.log): strin
       log(`toolchain: building ${spec.name} ${spec.version} (${spec.package}) with ${go}...`);
       mkdirSync(dir, { recursive: true });
       const partial = `${target}.partial`;
-      const build = spawnSync("go", ["build", "-trimpath", "-o", partial, "-ldflags", spec.ldflags, spec.package], {
+      const tags = spec.tags ? ["-tags", spec.tags] : [];
+      const build = spawnSync("go", ["build", "-trimpath", ...tags, "-o", partial, "-ldflags", spec.ldflags, spec.package], {
         cwd: join(TOOLCHAIN_DIR, spec.module),
-        env: { ...process.env, CGO_ENABLED: "0", GOFLAGS: "-mod=readonly" },
+        env: { ...process.env, CGO_ENABLED: spec.cgo ? "1" : "0", GOFLAGS: "-mod=readonly" },
         stdio: ["ignore", "inherit", "inherit"],
       });
       if (build.status !== 0) throw new Error(`toolchain: go build of ${spec.name} failed (exit ${build.status})`);
       renameSync(partial, target);
       state = `built in ${((Date.now() - started) / 1000).toFixed(0)} s`;
     }
-    const link = binaryPath(spec.name);
+    const link = binaryPath(spec.name, spec.dir);
+    mkdirSync(join(link, ".."), { recursive: true });
     rmSync(link, { force: true });
     symlinkSync(target, link);
     const reported = spec.versionCommand ? `reports ${spawnSync(target, spec.versionCommand, { encoding: "utf8" }).stdout.trim().split("\n")[0]}` : "no version command";

@@ -258,7 +258,7 @@ test("validate takes several files, reports each, and exits 1 if any is invalid"
     const all = drydock(["validate", good, join(dir, "gcp.yaml"), join(ROOT, "examples", "hosts-ha.yaml")]);
     assert.equal(all.code, 1);
     assert.equal(all.stdout.trimEnd().split("\n").length, 2, "two valid files reported");
-    assert.equal(all.stderr, `infrastructure.provider: must be one of: aws, hosts (${join(dir, "gcp.yaml")}:2)\n`, "the path once, the allowed values");
+    assert.equal(all.stderr, `infrastructure.provider: must be one of: aws, hosts, local (${join(dir, "gcp.yaml")}:2)\n`, "the path once, the allowed values");
     assert.equal(drydock(["validate", ...exampleFiles()]).code, 0);
     assert.equal(drydock(["validate", "--print", good, good]).code, 2);
   } finally {

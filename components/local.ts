@@ -1,0 +1,143 @@
+// The local backend in Pulumi: the host's bridge and kernel settings as one
+// resource, each systemd-nspawn machine as another, so `pulumi up` creates them,
+// a pool change adds or removes exactly its machines, and `pulumi destroy`
+// leaves the host as it was. Run in the provider host: they use local/ only.
+import * as pulumi from "@pulumi/pulumi";
+import { randomBytes } from "node:crypto";
+import type { LocalInfrastructure } from "../spec/normalize";
+import { applySysctls, bridgeName, createNetwork, hostProblems, hostWideSysctls, removeNetwork, restoreSysctls, subnetInUse } from "../local/host";
+import { destroyMachine, machineNames, startMachine, waitForBoot } from "../local/machine";
+import { ensureRootfs } from "../local/rootfs";
+import { runOk } from "../local/run";
+
+export interface LocalHostInputs {
+  readonly cluster: string;
+  readonly bridge: string;
+  readonly subnet: string;
+  readonly gateway: string;
+  readonly prefix: number;
+  readonly nat: boolean;
+  readonly debianMirror: string;
+}
+
+interface LocalHostState extends LocalHostInputs {
+  readonly rootfs: string;
+  /** Kernel settings this resource changed, with their values before (put back on delete). */
+  readonly previousSysctls: Record<string, string>;
+}
+
+const newId = () => randomBytes(8).toString("hex");
+const REPLACE_HOST_ON = ["cluster", "bridge", "subnet", "gateway", "prefix", "nat"] as const;
+
+export const localHostProvider: pulumi.dynamic.ResourceProvider = {
+  // Runs at preview too: a host that cannot take the machines fails before anything is created.
+  async check(olds: Partial<LocalHostInputs>, news: LocalHostInputs) {
+    const problems = hostProblems().map((reason) => ({ property: "infrastructure.local", reason: `infrastructure.local: ${reason}` }));
+    if (olds.bridge !== news.bridge) {
+      const clash = problems.length === 0 ? subnetInUse(news.subnet, news.bridge) : null;
+      if (clash) problems.push({ property: "subnet", reason: `infrastructure.local.subnet: ${news.subnet} is already routed on this host (${clash.trim()}); pick a free subnet` });
+    }
+    return { inputs: news, failures: problems };
+  },
+  async create(inputs: LocalHostInputs) {
+    const rootfs = ensureRootfs(inputs.debianMirror);
+    createNetwork(inputs);
+    const previousSysctls = applySysctls(hostWideSysctls(inputs.nat));
+    return { id: newId(), outs: { ...inputs, rootfs, previousSysctls } satisfies LocalHostState };
+  },
+  async diff(_id: string, olds: LocalHostState, news: LocalHostInputs) {
+    const replaces = REPLACE_HOST_ON.filter((k) => olds[k] !== news[k]);
+    return { changes: replaces.length > 0 || olds.debianMirror !== news.debianMirror, replaces, deleteBeforeReplace: true };
+  },
+  async update(_id: string, olds: LocalHostState, news: LocalHostInputs) {
+    return { outs: { ...olds, ...news, rootfs: ensureRootfs(news.debianMirror) } satisfies LocalHostState };
+  },
+  async delete(_id: string, state: LocalHostState) {
+    removeNetwork(state);
+    restoreSysctls(state.previousSysctls);
+  },
+};
+
+export interface LocalMachineInputs {
+  readonly cluster: string;
+  readonly name: string;
+  readonly address: string;
+  readonly prefix: number;
+  readonly gateway: string;
+  readonly bridge: string;
+  readonly rootfs: string;
+  /** Secret; root's authorized key is derived from it on the host, the key itself is never stored. */
+  readonly sshPrivateKey: string;
+}
+
+type LocalMachineState = Omit<LocalMachineInputs, "sshPrivateKey"> & { readonly authorizedKey: string; readonly machine: string };
+
+/** The OpenSSH public key of a private key, through ssh-keygen's standard input (never a file or an argument). */
+function publicKeyOf(privateKey: string): string {
+  return runOk("ssh-keygen", ["-y", "-f", "/dev/stdin"], { input: privateKey.endsWith("\n") ? privateKey : `${privateKey}\n` }).trim();
+}
+
+async function boot(inputs: LocalMachineInputs): Promise<LocalMachineState> {
+  const { sshPrivateKey, ...machine } = inputs;
+  const authorizedKey = publicKeyOf(sshPrivateKey);
+  startMachine({ ...machine, authorizedKey });
+  await waitForBoot(machine);
+  return { ...machine, authorizedKey, machine: machineNames(inputs.cluster, inputs.name).machine };
+}
+
+const REPLACE_MACHINE_ON = ["cluster", "name", "address", "prefix", "gateway", "bridge", "rootfs"] as const;
+
+export const localMachineProvider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: LocalMachineInputs) {
+    return { id: newId(), outs: await boot(inputs) };
+  },
+  async diff(_id: string, olds: LocalMachineState, news: LocalMachineInputs) {
+    const replaces = REPLACE_MACHINE_ON.filter((k) => olds[k] !== news[k]);
+    const keyChanged = olds.authorizedKey !== publicKeyOf(news.sshPrivateKey);
+    return { changes: replaces.length > 0 || keyChanged, replaces, deleteBeforeReplace: true };
+  },
+  async update(_id: string, _olds: LocalMachineState, news: LocalMachineInputs) {
+    // A new key: the machine keeps its disk; startMachine rewrites authorized_keys on the next boot, so boot it again.
+    await destroyMachine(news);
+    return { outs: await boot(news) };
+  },
+  async delete(_id: string, state: LocalMachineState) {
+    await destroyMachine(state);
+  },
+};
+
+type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+
+export class LocalHost extends pulumi.dynamic.Resource {
+  declare readonly rootfs: pulumi.Output<string>;
+  declare readonly bridge: pulumi.Output<string>;
+  constructor(name: string, args: Inputs<LocalHostInputs>, opts?: pulumi.CustomResourceOptions) {
+    super(localHostProvider, name, { ...args, rootfs: undefined, previousSysctls: undefined }, opts, "drydock", "LocalHost");
+  }
+}
+
+export class LocalMachine extends pulumi.dynamic.Resource {
+  constructor(name: string, args: Inputs<LocalMachineInputs>, opts?: pulumi.CustomResourceOptions) {
+    super(localMachineProvider, name, { ...args, sshPrivateKey: pulumi.secret(args.sshPrivateKey), authorizedKey: undefined, machine: undefined }, opts, "drydock", "LocalMachine");
+  }
+}
+
+/** The host's network and one machine per planned host, each waited for until it has booted. */
+export function buildLocal(parent: pulumi.Resource, cluster: string, infra: LocalInfrastructure, sshPrivateKey: pulumi.Input<string>): Record<string, LocalMachine> {
+  const prefix = Number(infra.subnet.split("/")[1]);
+  const host = new LocalHost(
+    `${cluster}-local-host`,
+    { cluster, bridge: bridgeName(cluster), subnet: infra.subnet, gateway: infra.gateway, prefix, nat: infra.nat, debianMirror: infra.debianMirror },
+    { parent },
+  );
+  return Object.fromEntries(
+    infra.hosts.map((h) => [
+      h.name,
+      new LocalMachine(
+        `${cluster}-${h.name}`,
+        { cluster, name: h.name, address: h.address, prefix, gateway: infra.gateway, bridge: host.bridge, rootfs: host.rootfs, sshPrivateKey },
+        { parent, dependsOn: [host] },
+      ),
+    ]),
+  );
+}
