@@ -6,9 +6,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { randomBytes } from "node:crypto";
 import type { LocalInfrastructure } from "../spec/normalize";
 import { applySysctls, bridgeName, createNetwork, hostProblems, hostWideSysctls, removeNetwork, restoreSysctls, subnetInUse } from "../local/host";
-import { destroyMachine, machineNames, startMachine, waitForBoot } from "../local/machine";
+import { destroyMachine, machineNames, removeClusterFolder, startMachine, waitForBoot } from "../local/machine";
 import { ensureRootfs } from "../local/rootfs";
-import { runOk } from "../local/run";
+import { openSshPublicKey } from "../local/ssh-key";
 
 export interface LocalHostInputs {
   readonly cluster: string;
@@ -55,6 +55,7 @@ export const localHostProvider: pulumi.dynamic.ResourceProvider = {
   async delete(_id: string, state: LocalHostState) {
     removeNetwork(state);
     restoreSysctls(state.previousSysctls);
+    removeClusterFolder(state.cluster);
   },
 };
 
@@ -66,22 +67,25 @@ export interface LocalMachineInputs {
   readonly gateway: string;
   readonly bridge: string;
   readonly rootfs: string;
-  /** Secret; root's authorized key is derived from it on the host, the key itself is never stored. */
+  /** Secret; root's authorized key is derived from it in-process, the key itself is never written. */
   readonly sshPrivateKey: string;
 }
 
 type LocalMachineState = Omit<LocalMachineInputs, "sshPrivateKey"> & { readonly authorizedKey: string; readonly machine: string };
 
-/** The OpenSSH public key of a private key, through ssh-keygen's standard input (never a file or an argument). */
-function publicKeyOf(privateKey: string): string {
-  return runOk("ssh-keygen", ["-y", "-f", "/dev/stdin"], { input: privateKey.endsWith("\n") ? privateKey : `${privateKey}\n` }).trim();
-}
 
+/** Boots the machine from nothing: leftovers of an earlier failed attempt go first, and a failure leaves nothing behind. */
 async function boot(inputs: LocalMachineInputs): Promise<LocalMachineState> {
   const { sshPrivateKey, ...machine } = inputs;
-  const authorizedKey = publicKeyOf(sshPrivateKey);
-  startMachine({ ...machine, authorizedKey });
-  await waitForBoot(machine);
+  const authorizedKey = openSshPublicKey(sshPrivateKey);
+  await destroyMachine(machine);
+  try {
+    startMachine({ ...machine, authorizedKey });
+    await waitForBoot(machine);
+  } catch (err) {
+    await destroyMachine(machine);
+    throw err;
+  }
   return { ...machine, authorizedKey, machine: machineNames(inputs.cluster, inputs.name).machine };
 }
 
@@ -93,7 +97,7 @@ export const localMachineProvider: pulumi.dynamic.ResourceProvider = {
   },
   async diff(_id: string, olds: LocalMachineState, news: LocalMachineInputs) {
     const replaces = REPLACE_MACHINE_ON.filter((k) => olds[k] !== news[k]);
-    const keyChanged = olds.authorizedKey !== publicKeyOf(news.sshPrivateKey);
+    const keyChanged = olds.authorizedKey !== openSshPublicKey(news.sshPrivateKey);
     return { changes: replaces.length > 0 || keyChanged, replaces, deleteBeforeReplace: true };
   },
   async update(_id: string, _olds: LocalMachineState, news: LocalMachineInputs) {

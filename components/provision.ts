@@ -83,6 +83,8 @@ export class Provisioning extends pulumi.ComponentResource {
     const firstControlPlane = shape.find((p) => p.host.roles.includes("controlPlane"))!.host;
     const server = apiServerUrl("127.0.0.1", spec.kubernetes.apiServer.port);
     const isWorker = (h: PlannedHost) => h.roles.includes("worker") && !h.roles.includes("controlPlane");
+    // A command that runs on another host (a drain on the first control plane) waits for that machine to exist.
+    const machineOf = (h: PlannedHost): pulumi.Resource[] => (args.machines?.[h.name] ? [args.machines[h.name]!] : []);
 
     // Workers upgrade in batches of their pool's maxUnavailable: before a worker's new
     // binaries go in, it is cordoned and drained (from the first control plane); after
@@ -113,7 +115,7 @@ export class Provisioning extends pulumi.ComponentResource {
               create: runInline(`# kubernetes ${spec.kubernetes.version}\n${cordonDrainScript(host.name, server)}`),
               logging: "stderr",
             },
-            { parent: this, dependsOn: waitsFor },
+            { parent: this, dependsOn: pulumi.output(waitsFor).apply((w) => [...machineOf(firstControlPlane), ...w]) },
           ),
         );
       });
@@ -191,7 +193,7 @@ export class Provisioning extends pulumi.ComponentResource {
             delete: runInline(removeNodeScript(host.name, server)),
             logging: "stderr",
           },
-          { parent: this, dependsOn: [lastPhase.get(host.name)!] },
+          { parent: this, dependsOn: [lastPhase.get(host.name)!, ...machineOf(firstControlPlane)] },
         ),
       );
     }
@@ -207,7 +209,7 @@ export class Provisioning extends pulumi.ComponentResource {
       previousLeave = new RemoteCommand(
         `${cluster}-${member.name}-etcd-leave`,
         { connection: connectionTo(other), create: "true", delete: runInline(leaveScript(member, members.filter((m) => m !== member))), logging: "stderr" },
-        { parent: this, dependsOn: [lastPhase.get(member.name)!, ...(previousLeave ? [previousLeave] : [])] },
+        { parent: this, dependsOn: [lastPhase.get(member.name)!, ...machineOf(other), ...(previousLeave ? [previousLeave] : [])] },
       );
     }
     this.commands = commands;

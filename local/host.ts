@@ -10,8 +10,8 @@ import { hasProgram, run, runOk } from "./run";
 export function hostProblems(): string[] {
   const problems: string[] = [];
   if (process.getuid?.() !== 0) problems.push("the local backend creates machines and networks: run pulumi as root");
-  for (const program of ["systemd-nspawn", "debootstrap", "ip", "iptables", "mount", "ssh-keygen"]) {
-    if (!hasProgram(program)) problems.push(`${program} is not installed (Debian/Ubuntu: apt-get install systemd-container debootstrap iproute2 iptables openssh-client)`);
+  for (const program of ["systemd-nspawn", "debootstrap", "ip", "iptables", "mount", "chroot"]) {
+    if (!hasProgram(program)) problems.push(`${program} is not installed (Debian/Ubuntu: apt-get install systemd-container debootstrap iproute2 iptables)`);
   }
   if (!existsSync("/sys/fs/cgroup")) problems.push("/sys/fs/cgroup is not mounted");
   return problems;

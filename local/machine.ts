@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { shortId } from "./host";
 import { run, runOk, sleep } from "./run";
 
-export const STATE_ROOT = "/var/lib/drydock/local";
+export const STATE_ROOT = "/var/lib/drydock-local";
 
 export interface MachineConfig {
   readonly cluster: string;
@@ -143,7 +143,7 @@ export function startMachine(cfg: MachineConfig): void {
     `--bind=${join(names.dir, "containerd")}:/var/lib/containerd`,
     ...(existsSync("/lib/modules") ? ["--bind-ro=/lib/modules"] : []),
   ];
-  const script = `set -e\n${joinCgroupsScript(names)}\necho $$ > ${join(names.dir, "pid")}\nexec systemd-nspawn "$@"`;
+  const script = `set -e\n${joinCgroupsScript(names)}\nexec systemd-nspawn "$@"`;
   const log = openSync(join(names.dir, "console.log"), "a");
   const child = spawn("bash", ["-c", script, "drydock-machine", ...args], {
     detached: true,
@@ -151,6 +151,8 @@ export function startMachine(cfg: MachineConfig): void {
     // The machine's own network settings (haproxy's ip_nonlocal_bind, kube-proxy's) are writable, as on a real machine.
     env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", SYSTEMD_NSPAWN_API_VFS_WRITABLE: "network" },
   });
+  // bash execs systemd-nspawn: the same process.
+  writeFileSync(join(names.dir, "pid"), `${child.pid}\n`);
   child.unref();
   closeSync(log);
 }
@@ -175,6 +177,17 @@ export async function waitForBoot(cfg: Pick<MachineConfig, "cluster" | "name">, 
 function consoleTail(names: MachineNames): string {
   const path = join(names.dir, "console.log");
   return existsSync(path) ? readFileSync(path, "utf8").slice(-2000) : "";
+}
+
+/** The cluster's folder under the state root, and the root itself, once no machine is left in them. */
+export function removeClusterFolder(cluster: string): void {
+  for (const dir of [join(STATE_ROOT, cluster), STATE_ROOT]) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      return; // not empty (or gone): leave it
+    }
+  }
 }
 
 /** Shuts the machine down (orderly, forced after a bound) and removes everything startMachine made. */

@@ -7,7 +7,7 @@ import { join, normalize } from "node:path";
 const [dir, host, port] = process.argv.slice(2);
 if (!dir || !host || !port) throw new Error("usage: mirror-main <dir> <address> <port>");
 
-createServer((req, res) => {
+const server = createServer((req, res) => {
   const path = normalize(join(dir, decodeURIComponent((req.url ?? "/").split("?")[0]!)));
   let size = -1;
   try {
@@ -22,4 +22,11 @@ createServer((req, res) => {
   }
   res.writeHead(200, { "content-length": size, "content-type": "application/octet-stream" });
   createReadStream(path).pipe(res);
-}).listen(Number(port), host, () => console.log(`listening on ${host}:${port}`));
+});
+// The address may not exist yet (the local backend creates its bridge during pulumi up): retry, bounded.
+let attempts = 0;
+server.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EADDRNOTAVAIL" || ++attempts > 3600) throw err;
+  setTimeout(() => server.listen(Number(port), host), 250);
+});
+server.listen(Number(port), host, () => console.log(`listening on ${host}:${port}`));

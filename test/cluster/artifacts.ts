@@ -1,0 +1,73 @@
+// The cluster's binaries as an air-gapped site serves them: the toolchain's builds packed
+// in the upstream release layouts, under an artifacts.mirror folder that mirrors the
+// upstream URLs, with one artifacts.overrides entry (URL, SHA-256) per artifact. The
+// machines download and verify them exactly as they would the official releases.
+import { createHash } from "node:crypto";
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { mirrorUrl } from "../../spec/catalog";
+import { binaryPath } from "../toolchain/build";
+import { runOk } from "../integration/helpers";
+
+export interface Override {
+  readonly name: string;
+  readonly version: string;
+  readonly arch: "amd64";
+  readonly url: string;
+  readonly sha256: string;
+}
+
+export interface Versions {
+  readonly kubernetes: string;
+  readonly etcd: string;
+  readonly containerd: string;
+  readonly runc: string;
+  readonly cniPlugins: string;
+  readonly crictl: string;
+}
+
+const node = (name: string) => binaryPath(name, "node");
+const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
+
+/** Packs every artifact under dir (the mirror's root); returns the overrides that point at them through mirror. */
+export function packArtifacts(dir: string, mirror: string, v: Versions): Override[] {
+  rmSync(dir, { recursive: true, force: true });
+  const overrides: Override[] = [];
+  const work = join(dir, ".work");
+  const place = (name: string, version: string, upstream: string, make: (target: string) => void) => {
+    const url = mirrorUrl(upstream, mirror);
+    const target = join(dir, new URL(url).pathname.slice(new URL(mirror).pathname.length));
+    mkdirSync(dirname(target), { recursive: true });
+    make(target);
+    overrides.push({ name, version, arch: "amd64", url, sha256: sha256(target) });
+  };
+  const tarball = (target: string, root: string, files: Record<string, string>) => {
+    rmSync(work, { recursive: true, force: true });
+    for (const [member, source] of Object.entries(files)) {
+      mkdirSync(dirname(join(work, root, member)), { recursive: true });
+      copyFileSync(source, join(work, root, member));
+    }
+    // Members named as upstream names them: "crictl", "bridge", "bin/ctr" (no leading "./").
+    runOk("tar", ["-C", work, "--owner=0", "--group=0", "-czf", target, ...(root === "" ? Object.keys(files) : [root])]);
+  };
+
+  for (const name of ["kubelet", "kubectl"]) {
+    place(name, v.kubernetes, `https://dl.k8s.io/release/v${v.kubernetes}/bin/linux/amd64/${name}`, (t) => copyFileSync(name === "kubectl" ? binaryPath("kubectl") : node(name), t));
+  }
+  place("runc", v.runc, `https://github.com/opencontainers/runc/releases/download/v${v.runc}/runc.amd64`, (t) => copyFileSync(node("runc"), t));
+  place("containerd", v.containerd, `https://github.com/containerd/containerd/releases/download/v${v.containerd}/containerd-${v.containerd}-linux-amd64.tar.gz`, (t) =>
+    tarball(t, "bin", { containerd: node("containerd"), "containerd-shim-runc-v2": node("containerd-shim-runc-v2"), ctr: node("ctr") }),
+  );
+  const etcdDir = `etcd-v${v.etcd}-linux-amd64`;
+  place("etcd", v.etcd, `https://github.com/etcd-io/etcd/releases/download/v${v.etcd}/${etcdDir}.tar.gz`, (t) =>
+    tarball(t, etcdDir, { etcd: node("etcd"), etcdctl: node("etcdctl"), etcdutl: node("etcdutl") }),
+  );
+  place("cni-plugins", v.cniPlugins, `https://github.com/containernetworking/plugins/releases/download/v${v.cniPlugins}/cni-plugins-linux-amd64-v${v.cniPlugins}.tgz`, (t) =>
+    tarball(t, "", Object.fromEntries(["bridge", "loopback", "host-local", "portmap"].map((p) => [p, binaryPath(p, "cni")]))),
+  );
+  place("crictl", v.crictl, `https://github.com/kubernetes-sigs/cri-tools/releases/download/v${v.crictl}/crictl-v${v.crictl}-linux-amd64.tar.gz`, (t) =>
+    tarball(t, "", { crictl: node("crictl") }),
+  );
+  rmSync(work, { recursive: true, force: true });
+  return overrides;
+}

@@ -1,0 +1,210 @@
+// A real Kubernetes cluster from `pulumi up`: examples/local-ha.yaml through the real
+// Pulumi engine (Automation API, inline index.ts; the command provider is the toolchain's
+// stand-in, see the README), on systemd-nspawn machines the local backend creates, with
+// Kubernetes, containerd, runc, etcd, CNI plugins and CoreDNS built here from their Go
+// modules. Binaries reach the machines through artifacts.mirror and overrides (served on the
+// bridge), images through containerd registryMirrors (a registry on the bridge). Probed with
+// the toolchain's kubectl and the stack's admin kubeconfig.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
+import { ProcessGroup, requireBinaries, run, runAsync, runOk, waitFor } from "../integration/helpers";
+import { debianMirror } from "../e2e/machines";
+import { EngineStack, logTo, readLog } from "../e2e/engine";
+import { ROOT, EXAMPLES_DIR } from "../helpers";
+import { ensureRootfs } from "../../local/rootfs";
+import { bridgeName, hostWideSysctls, readSysctl } from "../../local/host";
+import { machineNames } from "../../local/machine";
+import { etcdctl } from "../../hosts/etcd";
+import { packArtifacts } from "./artifacts";
+import { buildAndPush, clusterImages, registryConfig } from "./images";
+
+const GATEWAY = "10.213.0.1";
+const MIRROR_PORT = 18080;
+const REGISTRY_PORT = 5000;
+const PUSH_REGISTRY = "127.0.0.1:35000";
+const KUBERNETES = "1.36.3";
+const TOOLBOX = "registry.drydock.test/toolbox:1";
+const MACHINES = ["cp-1", "cp-2", "cp-3", "worker-1", "worker-2"];
+
+const log = (line: string) => process.stderr.write(`# cluster: ${line}\n`);
+const keep = Boolean(process.env.DRYDOCK_CLUSTER_KEEP);
+let workDir = "";
+let engine: EngineStack;
+let logFile = "";
+let kubeconfig = "";
+let sshKey = "";
+let destroyed = false;
+const procs = new ProcessGroup();
+const sysctlsBefore = new Map<string, string>();
+
+const kubectl = (...args: string[]) => runAsync("kubectl", [`--kubeconfig=${kubeconfig}`, "--request-timeout=20s", ...args], { timeoutMs: 60_000 });
+async function kubectlOk(...args: string[]): Promise<string> {
+  const r = await kubectl(...args);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+const ssh = (address: string, command: string) =>
+  runAsync("ssh", ["-i", sshKey, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", `root@${address}`, command], { timeoutMs: 60_000 });
+
+before(async () => {
+  requireBinaries("systemd-nspawn", "debootstrap", "umoci", "skopeo", "docker-registry", "gcc", "iptables", "ssh", "ssh-keygen", "kubectl");
+  for (const key of Object.keys(hostWideSysctls(false))) sysctlsBefore.set(key, readSysctl(key));
+  workDir = mkdtempSync("/tmp/drydock-cluster-");
+  const mirror = debianMirror();
+  const rootfs = ensureRootfs(mirror);
+
+  // Images: pushed through a registry on loopback, served to the machines by one on the bridge.
+  writeFileSync(join(workDir, "registry-push.yml"), registryConfig(PUSH_REGISTRY));
+  writeFileSync(join(workDir, "registry-bridge.yml"), registryConfig(`${GATEWAY}:${REGISTRY_PORT}`));
+  procs.start("docker-registry", ["serve", join(workDir, "registry-push.yml")]);
+  await waitFor("the push registry", () => run("curl", ["-sf", `http://${PUSH_REGISTRY}/v2/`]).code === 0, 100, 200);
+  const images = [
+    ...clusterImages({ kubernetes: KUBERNETES, pause: "3.10.2", coredns: "1.14.2" }, workDir, rootfs),
+    { repository: "toolbox", tag: "1", base: rootfs, files: {}, entrypoint: ["/bin/bash"] },
+  ];
+  buildAndPush(images, workDir, PUSH_REGISTRY, log);
+  // The bridge exists only once pulumi up has created it: start serving when its address appears (bounded).
+  procs.start("bash", ["-c", `for i in $(seq 1 3600); do ip -o addr show | grep -q " ${GATEWAY}/" && exec docker-registry serve ${join(workDir, "registry-bridge.yml")}; sleep 0.25; done; exit 1`]);
+
+  const mirrorUrl = `http://${GATEWAY}:${MIRROR_PORT}`;
+  const overrides = packArtifacts(join(workDir, "mirror"), mirrorUrl, { kubernetes: KUBERNETES, etcd: "3.6.14", containerd: "2.3.4", runc: "1.4.3", cniPlugins: "1.9.1", crictl: "1.36.0" });
+  procs.start(process.execPath, ["--import", "tsx", join(ROOT, "test/e2e/mirror-main.ts"), join(workDir, "mirror"), GATEWAY, String(MIRROR_PORT)]);
+
+  const spec = parse(readFileSync(join(EXAMPLES_DIR, "local-ha.yaml"), "utf8"));
+  spec.kubernetes = { version: KUBERNETES };
+  spec.artifacts = { mirror: mirrorUrl, overrides };
+  spec.containerd = { registryMirrors: { "registry.k8s.io": [`http://${GATEWAY}:${REGISTRY_PORT}`], "registry.drydock.test": [`http://${GATEWAY}:${REGISTRY_PORT}`] } };
+  // metrics-server 0.8.1 is not served by the module proxy: no image to run (see docs/local.md).
+  spec.addons = { metricsServer: false };
+  spec.infrastructure.local = { ...spec.infrastructure.local, nat: false, debianMirror: mirror };
+  const specFile = join(workDir, "cluster.yaml");
+  writeFileSync(specFile, stringify(spec));
+
+  sshKey = join(workDir, "id_ed25519");
+  runOk("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", sshKey]);
+  logFile = join(workDir, "engine.log");
+  const entry = require.resolve(join(ROOT, "index.ts"));
+  engine = await EngineStack.create({
+    workDir,
+    stackName: "local",
+    log: logTo(logFile),
+    program: async () => {
+      delete require.cache[entry];
+      return require(entry);
+    },
+  });
+  await engine.setConfig({ "drydock:specFile": { value: specFile }, "drydock:sshPrivateKey": { value: readFileSync(sshKey, "utf8"), secret: true } });
+  log(`work dir ${workDir}; engine log ${logFile}`);
+});
+
+after(async () => {
+  if (!destroyed && engine && !keep) {
+    await engine.destroy().catch((err: Error) => log(`destroy after failure: ${err.message.slice(-2000)}`));
+  }
+  if (!keep) await procs.stopAll();
+  if (workDir && !keep) rmSync(workDir, { recursive: true, force: true });
+});
+
+test("pulumi up creates the machines and a cluster whose five nodes turn Ready", { timeout: 45 * 60_000 }, async () => {
+  const started = Date.now();
+  let up;
+  try {
+    up = await engine.up();
+  } catch (err) {
+    log(readLog(logFile).slice(-6000));
+    throw err;
+  }
+  assert.equal(up.summary.result, "succeeded");
+  assert.equal(up.outputs.adminKubeconfig?.secret, true, "the admin kubeconfig output is secret");
+  kubeconfig = join(workDir, "admin.kubeconfig");
+  writeFileSync(kubeconfig, up.outputs.adminKubeconfig!.value as string, { mode: 0o600 });
+  await waitFor(
+    "five Ready nodes",
+    async () => {
+      const r = await kubectl("get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}");
+      return MACHINES.every((m) => r.stdout.includes(`${m}=True`));
+    },
+    120,
+    5000,
+  );
+  log(`pulumi up to all nodes Ready: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  log(await kubectlOk("get", "nodes", "-o", "wide"));
+});
+
+test("pods run on both workers; exec, logs, pod-to-pod, ClusterIP, NodePort and DNS work", { timeout: 20 * 60_000 }, async () => {
+  assert.ok(kubeconfig, "needs the cluster");
+  const serve = "socat TCP-LISTEN:8080,fork,reuseaddr SYSTEM:'printf \"HTTP/1.0 200 OK\\\\r\\\\n\\\\r\\\\n%s\\\\n\" $(hostname)'";
+  const manifest = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "web", namespace: "default" },
+    spec: {
+      replicas: 4,
+      selector: { matchLabels: { app: "web" } },
+      template: {
+        metadata: { labels: { app: "web" } },
+        spec: {
+          topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: { app: "web" } } }],
+          containers: [{ name: "web", image: TOOLBOX, command: ["/bin/bash", "-c", `echo serving; ${serve}`], ports: [{ containerPort: 8080 }] }],
+        },
+      },
+    },
+  };
+  const service = { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "default" }, spec: { type: "NodePort", selector: { app: "web" }, ports: [{ port: 80, targetPort: 8080, nodePort: 30080 }] } };
+  writeFileSync(join(workDir, "web.yaml"), [manifest, service].map((o) => stringify(o)).join("---\n"));
+  await kubectlOk("apply", "-f", join(workDir, "web.yaml"));
+  await kubectlOk("rollout", "status", "deployment/web", "--timeout=600s");
+  const pods = JSON.parse(await kubectlOk("get", "pods", "-l", "app=web", "-o", "json")).items as any[];
+  assert.equal(pods.length, 4);
+  assert.deepEqual([...new Set(pods.map((p) => p.spec.nodeName))].sort(), ["worker-1", "worker-2"], "scheduled on both workers");
+  assert.match(await kubectlOk("logs", pods[0].metadata.name), /serving/, "kubectl logs (API server to kubelet)");
+  const onOther = pods.find((p) => p.spec.nodeName !== pods[0].spec.nodeName);
+  const execIn = (pod: any, cmd: string) => kubectlOk("exec", pod.metadata.name, "--", "bash", "-c", cmd);
+  assert.match(await execIn(pods[0], `curl -s --max-time 5 http://${onOther.status.podIP}:8080/`), new RegExp(onOther.metadata.name), "pod to pod across nodes");
+  const clusterIP = JSON.parse(await kubectlOk("get", "service", "web", "-o", "json")).spec.clusterIP;
+  assert.match(await execIn(pods[0], `curl -s --max-time 5 http://${clusterIP}/`), /web-/, "ClusterIP");
+  const otherNodeIP = (await kubectlOk("get", "node", onOther.spec.nodeName, "-o", "jsonpath={.status.addresses[?(@.type==\"InternalIP\")].address}")).trim();
+  assert.match(await execIn(pods[0], `curl -s --max-time 5 http://${otherNodeIP}:30080/`), /web-/, "NodePort on the other node");
+  assert.match(await execIn(pods[0], "getent hosts kubernetes.default.svc.cluster.local"), /^10\.96\.0\.1\s/, "cluster DNS");
+  assert.match(await execIn(pods[0], "getent hosts web.default.svc.cluster.local"), new RegExp(`^${clusterIP.replaceAll(".", "\\.")}\\s`), "the Service by name");
+  const coredns = JSON.parse(await kubectlOk("get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-dns", "-o", "json")).items as any[];
+  assert.ok(coredns.length > 0 && coredns.every((p) => p.status.containerStatuses?.[0]?.ready && p.status.containerStatuses[0].restartCount === 0), "CoreDNS Ready, never restarted (no loop)");
+});
+
+test("security: Secrets encrypted in etcd, anonymous requests refused, restricted namespaces refuse privileged pods", { timeout: 10 * 60_000 }, async () => {
+  assert.ok(kubeconfig, "needs the cluster");
+  await kubectlOk("create", "secret", "generic", "drydock-probe", "--from-literal=token=plain-text-value");
+  const raw = await ssh("10.213.0.16", `${etcdctl("get /registry/secrets/default/drydock-probe --print-value-only")} | head -c 64`);
+  assert.equal(raw.code, 0, raw.stderr);
+  assert.ok(raw.stdout.startsWith("k8s:enc:secretbox:v1:"), `stored as ${JSON.stringify(raw.stdout.slice(0, 30))}`);
+  assert.ok(!raw.stdout.includes("plain-text-value"));
+  const anonymous = await runAsync("curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code}", "https://10.213.0.2:8443/api/v1/namespaces/default/secrets"]);
+  assert.equal(anonymous.stdout, "401", "anonymous request refused");
+  const healthz = await runAsync("curl", ["-sk", "https://10.213.0.2:8443/readyz"]);
+  assert.equal(healthz.stdout, "ok", "health endpoints stay open to probes");
+  await kubectlOk("create", "namespace", "locked");
+  await kubectlOk("label", "namespace", "locked", "pod-security.kubernetes.io/enforce=restricted");
+  const privileged = { apiVersion: "v1", kind: "Pod", metadata: { name: "root", namespace: "locked" }, spec: { containers: [{ name: "c", image: TOOLBOX, securityContext: { privileged: true } }] } };
+  writeFileSync(join(workDir, "privileged.yaml"), stringify(privileged));
+  const refused = await kubectl("apply", "-f", join(workDir, "privileged.yaml"));
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /violates PodSecurity "restricted/);
+});
+
+test("pulumi destroy removes the machines, the bridge and its rules, and restores the host's kernel settings", { timeout: 20 * 60_000, skip: keep ? "DRYDOCK_CLUSTER_KEEP is set" : false }, async () => {
+  const down = await engine.destroy();
+  destroyed = true;
+  assert.equal(down.summary.result, "succeeded");
+  assert.notEqual(run("ip", ["link", "show", bridgeName("local")]).code, 0, "bridge removed");
+  for (const name of MACHINES) {
+    const names = machineNames("local", name);
+    assert.equal(existsSync(`/run/netns/${names.netns}`), false, `${name}: network namespace removed`);
+    assert.equal(existsSync(names.dir), false, `${name}: disk removed`);
+    assert.equal(existsSync(`/sys/fs/cgroup/cpu/${names.cgroup}`), false, `${name}: cgroups removed`);
+  }
+  assert.equal(run("sh", ["-c", "iptables-save | grep -c drydock-local:local"]).stdout.trim(), "0", "no rule of ours left");
+  for (const [key, value] of sysctlsBefore) assert.equal(readSysctl(key), value, `${key} restored`);
+});
