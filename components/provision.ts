@@ -9,7 +9,7 @@ import { certificateInventory } from "../pki/inventory";
 import { shapeMaterial, type PkiMaterial } from "../pki/issue";
 import { fileBundleScript, filesDigest, resetScript } from "../hosts/file-bundle";
 import { hostPlan, hostPlans, type HostPlan } from "../hosts/host-plan";
-import { planPhases, phaseScript, type Phase } from "../hosts/phases";
+import { planPhases, phaseScript, withStepsOf, type Phase } from "../hosts/phases";
 import { topologicalOrder } from "../hosts/stages";
 import { apiServerUrl } from "../pki/kubeconfig";
 import { leaveScript } from "../hosts/etcd-membership";
@@ -148,7 +148,11 @@ export class Provisioning extends pulumi.ComponentResource {
         {
           connection: connectionTo(host),
           create: phaseCommand(host),
-          stdin: first ? pulumi.secret(plan.apply((p) => `set -euo pipefail\n# The files, in a subshell: its umask stays there.\n(\n${fileBundleScript(p.files)})\n${phaseScript(phase)}`)) : phaseScript(phase),
+          // The steps as the real plan has them (the shape's stand-in endpoint must never run).
+          // A later phase's script holds no file contents: not secret.
+          stdin: first
+            ? pulumi.secret(plan.apply((p) => `set -euo pipefail\n# The files, in a subshell: its umask stays there.\n(\n${fileBundleScript(p.files)})\n${phaseScript(withStepsOf(phase, p))}`))
+            : pulumi.unsecret(plan.apply((p) => phaseScript(withStepsOf(phase, p)))),
           // A change to the bundle changes stdin: an update, which runs create again. Triggers
           // would replace the command instead, and a replacement runs the old one's delete:
           // on hosts, the reset. So only later phases (which have no delete) use them.

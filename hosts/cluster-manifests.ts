@@ -8,10 +8,10 @@ import { corednsManifest, kubeProxyManifest, metricsServerManifest, rbacManifest
 import { BIN_DIR } from "./artifacts";
 import { calicoInstallation, calicoReference, ciliumReference, ciliumValues, flannelManifest, type UpstreamReference } from "./cni";
 import { adminKubectl } from "./control-plane";
-import { type HostFile, publicFile } from "./files";
+import { type HostFile, publicFile, secretFile } from "./files";
 import { installScript } from "./install";
 import { CONTROL_PLANE_LABEL } from "./kubelet";
-import { endpointUrl, type PkiContext } from "./pki-files";
+import { clientKubeconfig, endpointUrl, KUBECONFIG_PATHS, type PkiContext } from "./pki-files";
 import type { StepDraft } from "./steps";
 
 export const CLUSTER_DIR = "/etc/kubernetes/drydock";
@@ -78,6 +78,7 @@ export function helmValues(ctx: PkiContext): { name: string; content: string }[]
 /** The cluster-level files, as the first control-plane host receives them. */
 export function clusterFiles(ctx: PkiContext, manifests: readonly Manifest[]): HostFile[] {
   return [
+    secretFile(KUBECONFIG_PATHS.superAdmin, clientKubeconfig(ctx, "super-admin", "kubernetes-super-admin", endpointUrl(ctx))),
     ...manifests.map((m) => publicFile(`${MANIFEST_DIR}/${m.name}`, manifestYaml(m), 0o600)),
     ...helmValues(ctx).map((v) => publicFile(`${HELM_DIR}/${v.name}`, v.content, 0o600)),
     publicFile(`${CLUSTER_DIR}/references.json`, json(upstreamReferences(ctx)), 0o644),
@@ -118,8 +119,14 @@ export function clusterSteps(
     description: "apply the cluster's objects (server-side)",
     dependsOn: applyAfter,
     triggers: [...manifests.map((m) => `${MANIFEST_DIR}/${m.name}`), OBJECTS_LIST],
-    // Server-side apply updates what changed; objects no longer rendered are removed.
-    body: `${kubectl(`apply --server-side --force-conflicts --field-manager=drydock -f ${MANIFEST_DIR}/`)}\n${pruneScript(kubectl)}`,
+    // The admin kubeconfig's group is bound by 00-rbac.yaml: on a new cluster only system:masters
+    // (super-admin) may create that binding. Then server-side apply updates what changed, and
+    // objects no longer rendered are removed.
+    body: [
+      adminKubectl(`apply --server-side --force-conflicts --field-manager=drydock -f ${MANIFEST_DIR}/${rbacManifest().name}`, endpointUrl(ctx), "", KUBECONFIG_PATHS.superAdmin),
+      kubectl(`apply --server-side --force-conflicts --field-manager=drydock -f ${MANIFEST_DIR}/`),
+      pruneScript(kubectl),
+    ].join("\n"),
     check: null,
   });
   const nodes = addresses.hosts.filter((h) => h.podCIDR !== null);

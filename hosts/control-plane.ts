@@ -322,8 +322,10 @@ export function controlPlaneFiles(spec: ClusterSpec, host: PlannedHost, addresse
  */
 export function staticPodInstaller(host: PlannedHost, apiPort: number, pods: readonly StaticPod[]): string {
   const jsonpath = `{${annotationJsonpath(INPUTS_ANNOTATION)}} {.status.conditions[?(@.type=="Ready")].status}`;
-  // The kubelet names a static pod's mirror "<pod>-<node>".
-  const getMirror = adminKubectl(`-n kube-system get pod "$name"-${q(host.name.toLowerCase())} -o jsonpath=${q(jsonpath)}`, `https://${host.address}:${apiPort}`, '"$root"');
+  // The kubelet names a static pod's mirror "<pod>-<node>". It is read with the node's own
+  // credentials (the Node authorizer lets a kubelet read its pods): on a new cluster the admin
+  // group's RBAC binding does not exist yet when the first API server comes up.
+  const getMirror = adminKubectl(`-n kube-system get pod "$name"-${q(host.name.toLowerCase())} -o jsonpath=${q(jsonpath)}`, `https://${host.address}:${apiPort}`, '"$root"', KUBECONFIG_PATHS.kubelet);
   return `#!/bin/bash
 # drydock: the control plane's static pods on ${host.name}, from ${STAGED_POD_DIR}.
 # Usage: static-pods.sh install|check
@@ -371,9 +373,9 @@ export function annotationJsonpath(key: string): string {
   return `.metadata.annotations.${key.replace(/\./g, "\\.")}`;
 }
 
-/** kubectl as the cluster admin against one API server address (root: a shell prefix for every path). */
-export function adminKubectl(args: string, server: string, root = ""): string {
-  return `${root}${BIN_DIR}/kubectl --kubeconfig=${root}${KUBECONFIG_PATHS.admin} --server=${server} --request-timeout=5s ${args}`;
+/** kubectl against one API server address with one of the host's kubeconfigs, the admin's by default (root: a shell prefix for every path). */
+export function adminKubectl(args: string, server: string, root = "", kubeconfigPath: string = KUBECONFIG_PATHS.admin): string {
+  return `${root}${BIN_DIR}/kubectl --kubeconfig=${root}${kubeconfigPath} --server=${server} --request-timeout=5s ${args}`;
 }
 
 export function apiServerReadyStep(host: PlannedHost, port: number, endpoint: string, dependsOn: readonly string[]): StepDraft {

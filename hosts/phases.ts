@@ -40,6 +40,19 @@ export function planPhases(plans: readonly HostPlan[]): Phase[] {
   }));
 }
 
+/**
+ * The phase with its steps as a host's real plan has them: phases are planned from the
+ * spec's shape (stand-in material and endpoint), but what runs must be the real steps
+ * (their check commands name the real API endpoint).
+ */
+export function withStepsOf(phase: Phase, plan: HostPlan): Phase {
+  const steps = phase.steps.map((shaped) => {
+    const step = plan.steps.find((s) => s.id === shaped.id);
+    if (!step) throw new Error(`phase ${phase.id}: the host's plan has no step ${shaped.id}`);
+    return step;
+  });
+  return { ...phase, steps };
+}
 
 /** Where a step that restarts a service records what it last applied. */
 export const STEP_STATE_DIR = "/usr/local/lib/drydock/state";
@@ -71,9 +84,11 @@ export function phaseScript(phase: Phase): string {
     lines.push(`bash ${q(step.script)}`);
     if (step.check) {
       const attempts = Math.max(1, Math.ceil(step.check.timeoutSeconds / 5));
+      // Each phase its own output file: phases of one host run at the same time.
       lines.push(
-        `healthy=0; for attempt in $(seq 1 ${attempts}); do if bash -c ${q(step.check.command)} >/tmp/drydock-check.out 2>&1; then healthy=1; break; fi; sleep 5; done`,
-        `if [ "$healthy" != 1 ]; then echo "drydock: ${step.id} still unhealthy after ${step.check.timeoutSeconds}s:" >&2; cat /tmp/drydock-check.out >&2; exit 1; fi`,
+        `checked="$(mktemp)"; healthy=0; for attempt in $(seq 1 ${attempts}); do if bash -c ${q(step.check.command)} >"$checked" 2>&1; then healthy=1; break; fi; sleep 5; done`,
+        `if [ "$healthy" != 1 ]; then echo "drydock: ${step.id} still unhealthy after ${step.check.timeoutSeconds}s:" >&2; cat "$checked" >&2; rm -f "$checked"; exit 1; fi`,
+        `rm -f "$checked"`,
       );
     }
     if (tracked) lines.push(`echo "$digest" > ${record}`, "fi");

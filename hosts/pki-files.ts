@@ -17,6 +17,8 @@ export const ENCRYPTION_CONFIG_PATH = "/etc/kubernetes/encryption-config.yaml";
 
 export const KUBECONFIG_PATHS = {
   admin: "/etc/kubernetes/admin.conf",
+  /** system:masters, on the first control plane only (as kubeadm): it grants the admin group its binding. */
+  superAdmin: "/etc/kubernetes/super-admin.conf",
   controllerManager: "/etc/kubernetes/controller-manager.conf",
   scheduler: "/etc/kubernetes/scheduler.conf",
   kubelet: "/etc/kubernetes/kubelet.conf",
@@ -62,7 +64,7 @@ export function endpointUrl(ctx: PkiContext): string {
 /** The certificates pkiFilesForHost reads for a host, so a host waits only on its own. */
 export function hostCertificateIds(host: PlannedHost, certificateIds: readonly string[]): string[] {
   const own = certificateIds.filter((id) => id.endsWith(`@${host.name}`));
-  return host.roles.includes("controlPlane") ? ["admin", ...own] : own;
+  return host.roles.includes("controlPlane") ? ["admin", "super-admin", ...own] : own;
 }
 
 export function pkiFilesForHost(ctx: PkiContext, host: PlannedHost): HostFile[] {

@@ -14,6 +14,23 @@ const decodeInline = (cmd: string) => Buffer.from(/^echo (\S+) \| base64 -d/.exe
 /** A host's first phase (`<cluster>-<host>-0-<step>`): it also writes the host's files. */
 const firstPhases = (run: ProgramRun) => commands(run).filter((c) => /-0-[a-z-]+$/.test(c.name) && !c.name.endsWith("-leave"));
 
+test("every phase runs the real plan's steps: the real API endpoint in each check, never the shape's stand-in", async () => {
+  const run = await runIndex({ "drydock:specFile": join(EXAMPLES_DIR, "hosts-ha.yaml") });
+  const spec = requireSpec(loadSpecFile(join(EXAMPLES_DIR, "hosts-ha.yaml")));
+  const endpoint = `https://${planAddresses(spec).apiEndpoint.host}:${planAddresses(spec).apiEndpoint.port}`;
+  let checks = 0;
+  for (const c of commands(run)) {
+    const stdin = String(unwrapSecrets(c.inputs.stdin) ?? "");
+    assert.doesNotMatch(stdin, /shape\.invalid/, `${c.name} runs the shape's stand-in endpoint`);
+    // apiserver-ready's check asks /readyz through the endpoint: it must be the real one.
+    if (/# step [a-z0-9-]+\/apiserver-ready\n/.test(stdin)) {
+      assert.ok(stdin.includes(`--server=${endpoint} --request-timeout=5s get --raw /readyz`), `${c.name} checks ${endpoint}`);
+      checks++;
+    }
+  }
+  assert.equal(checks, 3, "one apiserver-ready check per control plane");
+});
+
 test("hosts-ha: each host's first phase carries its files, phases in plan order, a drain for each worker", async () => {
   const run = await runIndex({ "drydock:specFile": join(EXAMPLES_DIR, "hosts-ha.yaml") });
   const spec = requireSpec(loadSpecFile(join(EXAMPLES_DIR, "hosts-ha.yaml")));
