@@ -1,5 +1,6 @@
 // Cluster objects applied once the API is up: RBAC drydock's identities need,
 // kube-proxy (per mode), CoreDNS and metrics-server. Typed object models.
+import { createHash } from "node:crypto";
 import type { AddressPlan } from "../spec/addresses";
 import { addonVersions, companionVersions } from "../spec/catalog";
 import type { ClusterSpec } from "../spec/normalize";
@@ -49,6 +50,7 @@ export function kubeProxyConfig(spec: ClusterSpec): Record<string, unknown> {
     healthzBindAddress: "0.0.0.0:10256",
     // MetalLB-style L2 announcements and IPVS need strict ARP.
     ...(mode === "ipvs" ? { ipvs: { scheduler: spec.network.ipvs?.scheduler ?? "rr", strictARP: true } } : {}),
+    ...(spec.network.conntrackMaxPerCore !== null ? { conntrack: { maxPerCore: spec.network.conntrackMaxPerCore } } : {}),
     ...(Object.keys(spec.kubernetes.featureGates).length > 0 ? { featureGates: spec.kubernetes.featureGates } : {}),
   };
 }
@@ -75,6 +77,9 @@ function kubeProxyKubeconfig(server: string): string {
   ].join("\n");
 }
 
+/** On kube-proxy's pods: its configuration's digest, so a changed ConfigMap rolls the DaemonSet (kube-proxy reads it only at start). */
+export const CONFIG_ANNOTATION = "drydock.dev/config-sha256";
+
 export function kubeProxyManifest(spec: ClusterSpec, server: string, yaml: (o: unknown) => string): Manifest | null {
   if (spec.network.proxyMode === "none") return null;
   const labels = { "k8s-app": "kube-proxy" };
@@ -92,7 +97,7 @@ export function kubeProxyManifest(spec: ClusterSpec, server: string, yaml: (o: u
       selector: { matchLabels: labels },
       updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
       template: {
-        metadata: { labels },
+        metadata: { labels, annotations: { [CONFIG_ANNOTATION]: createHash("sha256").update(JSON.stringify(config.data)).digest("hex") } },
         spec: {
           serviceAccountName: "kube-proxy",
           priorityClassName: "system-node-critical",

@@ -195,11 +195,15 @@ export async function destroyMachine(cfg: Pick<MachineConfig, "cluster" | "name"
   const names = machineNames(cfg.cluster, cfg.name);
   const pid = pidOf(names);
   if (pid !== null) {
+    // The machine's init: killing it ends every process of the machine (its PID namespace).
+    const init = Number(run("pgrep", ["-P", String(pid)]).stdout.trim().split("\n")[0]) || null;
     process.kill(pid, "SIGTERM");
-    for (let i = 0; i < 60 && existsSync(`/proc/${pid}`); i++) await sleep(1000);
+    for (let i = 0; i < 30 && existsSync(`/proc/${pid}`); i++) await sleep(1000);
     if (existsSync(`/proc/${pid}`)) {
-      process.kill(pid, "SIGKILL");
-      for (let i = 0; i < 10 && existsSync(`/proc/${pid}`); i++) await sleep(500);
+      // An orderly shutdown waits out every pod's grace period: the machine goes anyway.
+      if (init !== null && existsSync(`/proc/${init}`)) process.kill(init, "SIGKILL");
+      for (let i = 0; i < 20 && existsSync(`/proc/${pid}`); i++) await sleep(500);
+      if (existsSync(`/proc/${pid}`)) process.kill(pid, "SIGKILL");
     }
   }
   const root = join(names.dir, "root");

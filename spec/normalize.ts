@@ -83,6 +83,8 @@ export interface ClusterSpec {
     readonly ipvs: { readonly scheduler: string } | null;
     /** null: the CNI's own default. */
     readonly mtu: number | null;
+    /** kube-proxy conntrack.maxPerCore; null: kube-proxy's default; 0: leave nf_conntrack_max alone. */
+    readonly conntrackMaxPerCore: number | null;
   };
   readonly etcd: {
     readonly topology: "external" | "stacked";
@@ -143,6 +145,7 @@ export function normalize(parsed: Parsed): ClusterSpec {
     proxyMode: parsed.network.proxyMode,
     ipvs: parsed.network.ipvs ?? (parsed.network.proxyMode === "ipvs" ? { scheduler: "rr" } : null),
     mtu: parsed.network.mtu ?? null,
+    conntrackMaxPerCore: parsed.network.conntrackMaxPerCore ?? (local ? 0 : null),
   };
   const etcdVersion = parsed.etcd.version ?? safeDefaultEtcd(version);
   const common = {
@@ -296,6 +299,7 @@ export function specToInput(spec: ClusterSpec): Record<string, unknown> {
       proxyMode: spec.network.proxyMode,
       ...(spec.network.ipvs ? { ipvs: spec.network.ipvs } : {}),
       ...(spec.network.mtu !== null ? { mtu: spec.network.mtu } : {}),
+      ...(spec.network.conntrackMaxPerCore !== null ? { conntrackMaxPerCore: spec.network.conntrackMaxPerCore } : {}),
     },
     etcd: spec.etcd,
     controlPlane: spec.controlPlane,

@@ -125,6 +125,8 @@ const network = strict({
   proxyMode: z.enum(PROXY_MODES).default("iptables"),
   ipvs: strict({ scheduler: z.enum(IPVS_SCHEDULERS).default("rr") }).optional(),
   mtu: z.number().int().min(1280).max(9001).optional(),
+  /** kube-proxy conntrack.maxPerCore; default: kube-proxy's own, 0 on the local backend (a container may not raise the host's nf_conntrack_max). */
+  conntrackMaxPerCore: z.number().int().min(0).max(1 << 24).optional(),
 });
 
 const etcd = strict({

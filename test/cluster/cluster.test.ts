@@ -30,7 +30,10 @@ const TOOLBOX = "registry.drydock.test/toolbox:1";
 const MACHINES = ["cp-1", "cp-2", "cp-3", "worker-1", "worker-2"];
 
 const log = (line: string) => process.stderr.write(`# cluster: ${line}\n`);
+/** Keeps the cluster, its servers and work folder after the run (take it down with pulumi destroy there). */
 const keep = Boolean(process.env.DRYDOCK_CLUSTER_KEEP);
+/** A kept run's work folder: run the tests again on that cluster (its servers must still run). */
+const reuse = process.env.DRYDOCK_CLUSTER_WORKDIR;
 let workDir = "";
 let engine: EngineStack;
 let logFile = "";
@@ -41,15 +44,38 @@ const procs = new ProcessGroup();
 const sysctlsBefore = new Map<string, string>();
 
 const kubectl = (...args: string[]) => runAsync("kubectl", [`--kubeconfig=${kubeconfig}`, "--request-timeout=20s", ...args], { timeoutMs: 60_000 });
-async function kubectlOk(...args: string[]): Promise<string> {
-  const r = await kubectl(...args);
+const kubectlOk = (...args: string[]) => kubectlWait(60_000, "--request-timeout=20s", ...args);
+/** kubectl that fails the test on an error; what waits on the cluster itself (rollouts) gives its own bound. */
+async function kubectlWait(timeoutMs: number, ...args: string[]): Promise<string> {
+  const r = await runAsync("kubectl", [`--kubeconfig=${kubeconfig}`, ...args], { timeoutMs });
   if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}${r.stdout}`);
   return r.stdout;
 }
 const ssh = (address: string, command: string) =>
   runAsync("ssh", ["-i", sshKey, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", `root@${address}`, command], { timeoutMs: 60_000 });
 
+async function openEngine(): Promise<void> {
+  logFile = join(workDir, "engine.log");
+  const entry = require.resolve(join(ROOT, "index.ts"));
+  engine = await EngineStack.create({
+    workDir,
+    stackName: "local",
+    log: logTo(logFile),
+    program: async () => {
+      delete require.cache[entry];
+      return require(entry);
+    },
+  });
+}
+
 before(async () => {
+  if (reuse) {
+    workDir = reuse;
+    sshKey = join(workDir, "id_ed25519");
+    await openEngine();
+    log(`reusing ${workDir}`);
+    return;
+  }
   requireBinaries("systemd-nspawn", "debootstrap", "umoci", "skopeo", "docker-registry", "gcc", "iptables", "ssh", "ssh-keygen", "kubectl");
   for (const key of Object.keys(hostWideSysctls(false))) sysctlsBefore.set(key, readSysctl(key));
   workDir = mkdtempSync("/tmp/drydock-cluster-");
@@ -85,27 +111,17 @@ before(async () => {
 
   sshKey = join(workDir, "id_ed25519");
   runOk("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", sshKey]);
-  logFile = join(workDir, "engine.log");
-  const entry = require.resolve(join(ROOT, "index.ts"));
-  engine = await EngineStack.create({
-    workDir,
-    stackName: "local",
-    log: logTo(logFile),
-    program: async () => {
-      delete require.cache[entry];
-      return require(entry);
-    },
-  });
+  await openEngine();
   await engine.setConfig({ "drydock:specFile": { value: specFile }, "drydock:sshPrivateKey": { value: readFileSync(sshKey, "utf8"), secret: true } });
   log(`work dir ${workDir}; engine log ${logFile}`);
 });
 
 after(async () => {
-  if (!destroyed && engine && !keep) {
+  if (!destroyed && engine && !keep && !reuse) {
     await engine.destroy().catch((err: Error) => log(`destroy after failure: ${err.message.slice(-2000)}`));
   }
   if (!keep) await procs.stopAll();
-  if (workDir && !keep) rmSync(workDir, { recursive: true, force: true });
+  if (workDir && !keep && !reuse) rmSync(workDir, { recursive: true, force: true });
 });
 
 test("pulumi up creates the machines and a cluster whose five nodes turn Ready", { timeout: 45 * 60_000 }, async () => {
@@ -136,7 +152,8 @@ test("pulumi up creates the machines and a cluster whose five nodes turn Ready",
 
 test("pods run on both workers; exec, logs, pod-to-pod, ClusterIP, NodePort and DNS work", { timeout: 20 * 60_000 }, async () => {
   assert.ok(kubeconfig, "needs the cluster");
-  const serve = "socat TCP-LISTEN:8080,fork,reuseaddr SYSTEM:'printf \"HTTP/1.0 200 OK\\\\r\\\\n\\\\r\\\\n%s\\\\n\" $(hostname)'";
+  // A one-line HTTP server from the toolbox's socat: answers with the pod's name.
+  const serve = 'socat TCP-LISTEN:8080,fork,reuseaddr SYSTEM:"echo HTTP/1.0 200 OK; echo; hostname"';
   const manifest = {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -147,7 +164,8 @@ test("pods run on both workers; exec, logs, pod-to-pod, ClusterIP, NodePort and 
       template: {
         metadata: { labels: { app: "web" } },
         spec: {
-          topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: { app: "web" } } }],
+          // Two per worker: the control planes' taint keeps them out of the count.
+          topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule", nodeTaintsPolicy: "Honor", labelSelector: { matchLabels: { app: "web" } } }],
           containers: [{ name: "web", image: TOOLBOX, command: ["/bin/bash", "-c", `echo serving; ${serve}`], ports: [{ containerPort: 8080 }] }],
         },
       },
@@ -156,7 +174,7 @@ test("pods run on both workers; exec, logs, pod-to-pod, ClusterIP, NodePort and 
   const service = { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "default" }, spec: { type: "NodePort", selector: { app: "web" }, ports: [{ port: 80, targetPort: 8080, nodePort: 30080 }] } };
   writeFileSync(join(workDir, "web.yaml"), [manifest, service].map((o) => stringify(o)).join("---\n"));
   await kubectlOk("apply", "-f", join(workDir, "web.yaml"));
-  await kubectlOk("rollout", "status", "deployment/web", "--timeout=600s");
+  await kubectlWait(620_000, "rollout", "status", "deployment/web", "--timeout=600s");
   const pods = JSON.parse(await kubectlOk("get", "pods", "-l", "app=web", "-o", "json")).items as any[];
   assert.equal(pods.length, 4);
   assert.deepEqual([...new Set(pods.map((p) => p.spec.nodeName))].sort(), ["worker-1", "worker-2"], "scheduled on both workers");
@@ -194,7 +212,7 @@ test("security: Secrets encrypted in etcd, anonymous requests refused, restricte
   assert.match(refused.stderr, /violates PodSecurity "restricted/);
 });
 
-test("pulumi destroy removes the machines, the bridge and its rules, and restores the host's kernel settings", { timeout: 20 * 60_000, skip: keep ? "DRYDOCK_CLUSTER_KEEP is set" : false }, async () => {
+test("pulumi destroy removes the machines, the bridge and its rules, and restores the host's kernel settings", { timeout: 20 * 60_000, skip: keep || reuse ? "the cluster is kept (DRYDOCK_CLUSTER_KEEP or DRYDOCK_CLUSTER_WORKDIR)" : false }, async () => {
   const down = await engine.destroy();
   destroyed = true;
   assert.equal(down.summary.result, "succeeded");

@@ -5,7 +5,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse } from "yaml";
+import { parse, stringify as toYaml } from "yaml";
+import { CONFIG_ANNOTATION, kubeProxyManifest } from "../../hosts/addons";
 import { parse as parseToml, stringify as toToml } from "smol-toml";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readlinkSync, writeFileSync } from "node:fs";
@@ -148,4 +149,18 @@ test("kubelet reads the node's upstream resolvers through a link kubelet-start p
     assert.equal(r.status, 0, r.stderr);
     assert.equal(readlinkSync(link), target);
   }
+});
+
+test("kube-proxy: conntrack.maxPerCore 0 on local (nf_conntrack_max is the host's), the upstream default elsewhere; a config change rolls its pods", () => {
+  const proxy = (spec: ClusterSpec) => kubeProxyManifest(spec, "https://10.213.0.2:8443", (o) => toYaml(o))!;
+  const configOf = (spec: ClusterSpec) => parse((proxy(spec).objects.find((o: any) => o.kind === "ConfigMap") as any).data["config.conf"]);
+  const podAnnotation = (spec: ClusterSpec) => (proxy(spec).objects.find((o: any) => o.kind === "DaemonSet") as any).spec.template.metadata.annotations[CONFIG_ANNOTATION];
+  const onLocal = valid(example());
+  assert.deepEqual(configOf(onLocal).conntrack, { maxPerCore: 0 });
+  assert.equal(configOf(valid(hostsBase())).conntrack, undefined, "hosts: kube-proxy's own default");
+  const raised = valid(local({ "network.conntrackMaxPerCore": 65536 }));
+  assert.deepEqual(configOf(raised).conntrack, { maxPerCore: 65536 });
+  assert.match(podAnnotation(onLocal), /^[0-9a-f]{64}$/);
+  assert.notEqual(podAnnotation(raised), podAnnotation(onLocal), "a new configuration is a new pod template");
+  assert.equal(podAnnotation(valid(example())), podAnnotation(onLocal), "the same configuration, the same template");
 });
