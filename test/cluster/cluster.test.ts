@@ -7,27 +7,16 @@
 // the toolchain's kubectl and the stack's admin kubeconfig.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse, stringify } from "yaml";
-import { ProcessGroup, requireBinaries, run, runAsync, runOk, waitFor } from "../integration/helpers";
-import { debianMirror } from "../e2e/machines";
-import { EngineStack, logTo, readLog } from "../e2e/engine";
-import { ROOT, EXAMPLES_DIR } from "../helpers";
-import { ensureRootfs } from "../../local/rootfs";
+import { stringify } from "yaml";
+import { ProcessGroup, run, runAsync, waitFor } from "../integration/helpers";
+import type { EngineStack } from "../e2e/engine";
+import { readLog } from "../e2e/engine";
 import { bridgeName, hostWideSysctls, readSysctl } from "../../local/host";
 import { machineNames } from "../../local/machine";
 import { etcdctl } from "../../hosts/etcd";
-import { packArtifacts } from "./artifacts";
-import { buildAndPush, clusterImages, registryConfig } from "./images";
-
-const GATEWAY = "10.213.0.1";
-const MIRROR_PORT = 18080;
-const REGISTRY_PORT = 5000;
-const PUSH_REGISTRY = "127.0.0.1:35000";
-const KUBERNETES = "1.36.3";
-const TOOLBOX = "registry.drydock.test/toolbox:1";
-const MACHINES = ["cp-1", "cp-2", "cp-3", "worker-1", "worker-2"];
+import { configure, MACHINES, openEngine, prepareLocalCluster, STACK, TOOLBOX, VIP } from "./local-cluster";
 
 const log = (line: string) => process.stderr.write(`# cluster: ${line}\n`);
 /** Keeps the cluster, its servers and work folder after the run (take it down with pulumi destroy there). */
@@ -51,68 +40,26 @@ async function kubectlWait(timeoutMs: number, ...args: string[]): Promise<string
   if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}${r.stdout}`);
   return r.stdout;
 }
+/** cp-1's address, as the stack's nodes output has it. */
+let nodes: { name: string; address: string }[] = [];
+const controlPlaneAddress = () => nodes.find((n) => n.name === "cp-1")!.address;
 const ssh = (address: string, command: string) =>
   runAsync("ssh", ["-i", sshKey, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", `root@${address}`, command], { timeoutMs: 60_000 });
-
-async function openEngine(): Promise<void> {
-  logFile = join(workDir, "engine.log");
-  const entry = require.resolve(join(ROOT, "index.ts"));
-  engine = await EngineStack.create({
-    workDir,
-    stackName: "local",
-    log: logTo(logFile),
-    program: async () => {
-      delete require.cache[entry];
-      return require(entry);
-    },
-  });
-}
 
 before(async () => {
   if (reuse) {
     workDir = reuse;
     sshKey = join(workDir, "id_ed25519");
-    await openEngine();
+    ({ engine, logFile } = await openEngine(workDir));
     log(`reusing ${workDir}`);
     return;
   }
-  requireBinaries("systemd-nspawn", "debootstrap", "umoci", "skopeo", "docker-registry", "gcc", "iptables", "ssh", "ssh-keygen", "kubectl");
   for (const key of Object.keys(hostWideSysctls(false))) sysctlsBefore.set(key, readSysctl(key));
   workDir = mkdtempSync("/tmp/drydock-cluster-");
-  const mirror = debianMirror();
-  const rootfs = ensureRootfs(mirror);
-
-  // Images: pushed through a registry on loopback, served to the machines by one on the bridge.
-  writeFileSync(join(workDir, "registry-push.yml"), registryConfig(PUSH_REGISTRY));
-  writeFileSync(join(workDir, "registry-bridge.yml"), registryConfig(`${GATEWAY}:${REGISTRY_PORT}`));
-  procs.start("docker-registry", ["serve", join(workDir, "registry-push.yml")]);
-  await waitFor("the push registry", () => run("curl", ["-sf", `http://${PUSH_REGISTRY}/v2/`]).code === 0, 100, 200);
-  const images = [
-    ...clusterImages({ kubernetes: KUBERNETES, pause: "3.10.2", coredns: "1.14.2" }, workDir, rootfs),
-    { repository: "toolbox", tag: "1", base: rootfs, files: {}, entrypoint: ["/bin/bash"] },
-  ];
-  buildAndPush(images, workDir, PUSH_REGISTRY, log);
-  // The bridge exists only once pulumi up has created it: start serving when its address appears (bounded).
-  procs.start("bash", ["-c", `for i in $(seq 1 3600); do ip -o addr show | grep -q " ${GATEWAY}/" && exec docker-registry serve ${join(workDir, "registry-bridge.yml")}; sleep 0.25; done; exit 1`]);
-
-  const mirrorUrl = `http://${GATEWAY}:${MIRROR_PORT}`;
-  const overrides = packArtifacts(join(workDir, "mirror"), mirrorUrl, { kubernetes: KUBERNETES, etcd: "3.6.14", containerd: "2.3.4", runc: "1.4.3", cniPlugins: "1.9.1", crictl: "1.36.0" });
-  procs.start(process.execPath, ["--import", "tsx", join(ROOT, "test/e2e/mirror-main.ts"), join(workDir, "mirror"), GATEWAY, String(MIRROR_PORT)]);
-
-  const spec = parse(readFileSync(join(EXAMPLES_DIR, "local-ha.yaml"), "utf8"));
-  spec.kubernetes = { version: KUBERNETES };
-  spec.artifacts = { mirror: mirrorUrl, overrides };
-  spec.containerd = { registryMirrors: { "registry.k8s.io": [`http://${GATEWAY}:${REGISTRY_PORT}`], "registry.drydock.test": [`http://${GATEWAY}:${REGISTRY_PORT}`] } };
-  // metrics-server 0.8.1 is not served by the module proxy: no image to run (see docs/local.md).
-  spec.addons = { metricsServer: false };
-  spec.infrastructure.local = { ...spec.infrastructure.local, nat: false, debianMirror: mirror };
-  const specFile = join(workDir, "cluster.yaml");
-  writeFileSync(specFile, stringify(spec));
-
-  sshKey = join(workDir, "id_ed25519");
-  runOk("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", sshKey]);
-  await openEngine();
-  await engine.setConfig({ "drydock:specFile": { value: specFile }, "drydock:sshPrivateKey": { value: readFileSync(sshKey, "utf8"), secret: true } });
+  const prepared = await prepareLocalCluster(workDir, (cmd, args) => procs.start(cmd, args), log);
+  sshKey = prepared.sshKey;
+  ({ engine, logFile } = await openEngine(workDir));
+  await configure(engine, prepared.specFile, sshKey);
   log(`work dir ${workDir}; engine log ${logFile}`);
 });
 
@@ -135,6 +82,7 @@ test("pulumi up creates the machines and a cluster whose five nodes turn Ready",
   }
   assert.equal(up.summary.result, "succeeded");
   assert.equal(up.outputs.adminKubeconfig?.secret, true, "the admin kubeconfig output is secret");
+  nodes = up.outputs.nodes!.value as typeof nodes;
   kubeconfig = join(workDir, "admin.kubeconfig");
   writeFileSync(kubeconfig, up.outputs.adminKubeconfig!.value as string, { mode: 0o600 });
   await waitFor(
@@ -195,13 +143,13 @@ test("pods run on both workers; exec, logs, pod-to-pod, ClusterIP, NodePort and 
 test("security: Secrets encrypted in etcd, anonymous requests refused, restricted namespaces refuse privileged pods", { timeout: 10 * 60_000 }, async () => {
   assert.ok(kubeconfig, "needs the cluster");
   await kubectlOk("create", "secret", "generic", "drydock-probe", "--from-literal=token=plain-text-value");
-  const raw = await ssh("10.213.0.16", `${etcdctl("get /registry/secrets/default/drydock-probe --print-value-only")} | head -c 64`);
+  const raw = await ssh(controlPlaneAddress(), `${etcdctl("get /registry/secrets/default/drydock-probe --print-value-only")} | head -c 64`);
   assert.equal(raw.code, 0, raw.stderr);
   assert.ok(raw.stdout.startsWith("k8s:enc:secretbox:v1:"), `stored as ${JSON.stringify(raw.stdout.slice(0, 30))}`);
   assert.ok(!raw.stdout.includes("plain-text-value"));
-  const anonymous = await runAsync("curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code}", "https://10.213.0.2:8443/api/v1/namespaces/default/secrets"]);
+  const anonymous = await runAsync("curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code}", `https://${VIP}:8443/api/v1/namespaces/default/secrets`]);
   assert.equal(anonymous.stdout, "401", "anonymous request refused");
-  const healthz = await runAsync("curl", ["-sk", "https://10.213.0.2:8443/readyz"]);
+  const healthz = await runAsync("curl", ["-sk", `https://${VIP}:8443/readyz`]);
   assert.equal(healthz.stdout, "ok", "health endpoints stay open to probes");
   await kubectlOk("create", "namespace", "locked");
   await kubectlOk("label", "namespace", "locked", "pod-security.kubernetes.io/enforce=restricted");
@@ -216,13 +164,13 @@ test("pulumi destroy removes the machines, the bridge and its rules, and restore
   const down = await engine.destroy();
   destroyed = true;
   assert.equal(down.summary.result, "succeeded");
-  assert.notEqual(run("ip", ["link", "show", bridgeName("local")]).code, 0, "bridge removed");
+  assert.notEqual(run("ip", ["link", "show", bridgeName(STACK)]).code, 0, "bridge removed");
   for (const name of MACHINES) {
-    const names = machineNames("local", name);
+    const names = machineNames(STACK, name);
     assert.equal(existsSync(`/run/netns/${names.netns}`), false, `${name}: network namespace removed`);
     assert.equal(existsSync(names.dir), false, `${name}: disk removed`);
     assert.equal(existsSync(`/sys/fs/cgroup/cpu/${names.cgroup}`), false, `${name}: cgroups removed`);
   }
-  assert.equal(run("sh", ["-c", "iptables-save | grep -c drydock-local:local"]).stdout.trim(), "0", "no rule of ours left");
+  assert.equal(run("sh", ["-c", `iptables-save | grep -c drydock-local:${STACK}`]).stdout.trim(), "0", "no rule of ours left");
   for (const [key, value] of sysctlsBefore) assert.equal(readSysctl(key), value, `${key} restored`);
 });

@@ -59,6 +59,15 @@ const wrapSecret = (value: unknown) => ({ [specialSigKey]: specialSecretSig, val
 /** Output names the engine would make secret (the resources' additionalSecretOutputs). */
 const SECRET_OUTPUTS = ["privateKeyPem", "caPrivateKeyPem", "keyBase64"];
 
+/** Dynamic resources with effects on the host running them (local backend): stand-in outputs instead. */
+export const LOCAL_MACHINE_TYPES = /^pulumi-nodejs:dynamic\/drydock:Local(Host|Machine)$/;
+
+function localStandIn(type: string, inputs: Record<string, any>): Record<string, unknown> {
+  return type.endsWith(":LocalHost")
+    ? { rootfs: "/var/cache/drydock/local/stand-in", previousSysctls: {} }
+    : { authorizedKey: "ssh-ed25519 stand-in", machine: `${inputs.cluster}-${inputs.name}`, sshPrivateKey: undefined };
+}
+
 const providers = new Map<string, pulumi.dynamic.ResourceProvider>();
 function providerFor(serialized: string): pulumi.dynamic.ResourceProvider {
   let provider = providers.get(serialized);
@@ -164,7 +173,10 @@ export async function runIndex(config: Record<string, string>, options: RunOptio
         let state: Record<string, any> = args.inputs;
         let id = args.custom ? `${args.name}-id` : "";
         let operation: Operation = "create";
-        if (runProviders && args.type.startsWith("pulumi-nodejs:dynamic") && typeof args.inputs.__provider === "string") {
+        if (LOCAL_MACHINE_TYPES.test(args.type)) {
+          // The local backend's providers create bridges and machines on this host: never under mocks.
+          state = { ...args.inputs, ...localStandIn(args.type, unwrapSecrets(args.inputs)) };
+        } else if (runProviders && args.type.startsWith("pulumi-nodejs:dynamic") && typeof args.inputs.__provider === "string") {
           const news = unwrapSecrets(args.inputs);
           const provider = providerFor(news.__provider);
           const prior = options.priorState?.get(args.name);

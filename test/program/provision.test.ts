@@ -265,3 +265,29 @@ test("stacked etcd 3 → 5 → 3 control planes through the spec: new members st
   assert.ok(deps(second, "test-cp-5-etcd-leave").includes("test-cp-4-etcd-leave"));
   assert.ok(deps(second, "test-cp-5-etcd-leave").some((d) => /^test-cp-5-\d+-/.test(d)), "after its host's phases");
 });
+
+test("local-ha: one LocalHost and a LocalMachine per node; each host's commands wait for its machine, commands on cp-1 for cp-1's", async () => {
+  const run = await runIndex({ "drydock:specFile": join(EXAMPLES_DIR, "local-ha.yaml") });
+  const machines = run.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/drydock:LocalMachine");
+  const host = run.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/drydock:LocalHost");
+  assert.equal(host.length, 1);
+  assert.deepEqual(unwrapSecrets(host[0]!.inputs).subnet, "10.213.0.0/24");
+  assert.deepEqual(machines.map((m) => m.name).sort(), ["local-cp-1", "local-cp-2", "local-cp-3", "local-worker-1", "local-worker-2"]);
+  for (const m of machines) {
+    assert.ok(isSecretValue(m.inputs.sshPrivateKey), `${m.name}: the SSH key is a secret input`);
+    assert.ok((run.dependsOn.get(`pulumi-nodejs:dynamic/drydock:LocalMachine::${m.name}`) ?? []).includes("local-local-host"), `${m.name} after the host's bridge`);
+  }
+  let checked = 0;
+  for (const c of commands(run)) {
+    const target = unwrapSecrets(c.inputs.connection);
+    assert.equal(target.user, "root", `${c.name} logs in as root`);
+    const machine = machines.find((m) => unwrapSecrets(m.inputs).address === target.host);
+    assert.ok(machine, `${c.name} runs on a local machine (${target.host})`);
+    // First phases and the commands run on cp-1 for other hosts (drains, leaves) wait for the machine they run on.
+    if (/-0-[a-z-]+$/.test(c.name) || /-(drain|leave)$/.test(c.name)) {
+      assert.ok(deps(run, c.name).includes(machine!.name), `${c.name} waits for ${machine!.name}`);
+      checked++;
+    }
+  }
+  assert.ok(checked >= 5 + 2 + 2, `checked ${checked} commands`);
+});
