@@ -134,6 +134,8 @@ test("pods run on both workers; exec, logs, pod-to-pod, ClusterIP, NodePort and 
   assert.match(await execIn(pods[0], `curl -s --max-time 5 http://${clusterIP}/`), /web-/, "ClusterIP");
   const otherNodeIP = (await kubectlOk("get", "node", onOther.spec.nodeName, "-o", "jsonpath={.status.addresses[?(@.type==\"InternalIP\")].address}")).trim();
   assert.match(await execIn(pods[0], `curl -s --max-time 5 http://${otherNodeIP}:30080/`), /web-/, "NodePort on the other node");
+  // CoreDNS comes up with the cluster; wait for its rollout (bounded) before asking it.
+  await kubectlWait(320_000, "-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=300s");
   assert.match(await execIn(pods[0], "getent hosts kubernetes.default.svc.cluster.local"), /^10\.96\.0\.1\s/, "cluster DNS");
   assert.match(await execIn(pods[0], "getent hosts web.default.svc.cluster.local"), new RegExp(`^${clusterIP.replaceAll(".", "\\.")}\\s`), "the Service by name");
   const coredns = JSON.parse(await kubectlOk("get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-dns", "-o", "json")).items as any[];

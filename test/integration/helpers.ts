@@ -12,7 +12,7 @@ import { hostsBase } from "../helpers";
 import type { PlannedHost } from "../../spec/addresses";
 import { etcdConfig } from "../../hosts/etcd";
 
-export const DEBIAN_PACKAGES = "etcd-server etcd-client containerd containernetworking-plugins haproxy openssl iproute2 iptables iputils-ping curl systemd keepalived debootstrap systemd-container openssh-client nftables";
+export const DEBIAN_PACKAGES = "etcd-server etcd-client containerd containernetworking-plugins haproxy openssl iproute2 iptables iputils-ping curl systemd keepalived debootstrap systemd-container openssh-client nftables gcc libc6-dev libseccomp-dev umoci skopeo docker-registry";
 
 /** Fails loudly (never skips) when a program the test drives is missing. */
 export function requireBinaries(...names: string[]): void {
