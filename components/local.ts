@@ -5,18 +5,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { randomBytes } from "node:crypto";
 import type { LocalInfrastructure } from "../spec/normalize";
-import { applySysctls, bridgeName, createNetwork, hostProblems, hostWideSysctls, removeNetwork, restoreSysctls, subnetInUse } from "../local/host";
-import { destroyMachine, machineNames, removeClusterFolder, startMachine, waitForBoot } from "../local/machine";
+import { applySysctls, bridgeName, createNetwork, hostProblems, hostWideSysctls, removeNetwork, restoreSysctls, subnetInUse, type LocalNetwork } from "../local/host";
+import { destroyMachine, machineNames, removeClusterFolder, startMachine, waitForBoot, type MachineConfig } from "../local/machine";
 import { ensureRootfs } from "../local/rootfs";
 import { openSshPublicKey } from "../local/ssh-key";
 
-export interface LocalHostInputs {
-  readonly cluster: string;
-  readonly bridge: string;
-  readonly subnet: string;
-  readonly gateway: string;
-  readonly prefix: number;
-  readonly nat: boolean;
+export interface LocalHostInputs extends LocalNetwork {
   readonly debianMirror: string;
 }
 
@@ -59,14 +53,7 @@ export const localHostProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
-export interface LocalMachineInputs {
-  readonly cluster: string;
-  readonly name: string;
-  readonly address: string;
-  readonly prefix: number;
-  readonly gateway: string;
-  readonly bridge: string;
-  readonly rootfs: string;
+export interface LocalMachineInputs extends Omit<MachineConfig, "authorizedKey"> {
   /** Secret; root's authorized key is derived from it in-process, the key itself is never written. */
   readonly sshPrivateKey: string;
 }

@@ -37,7 +37,9 @@ test("aws defaults follow the spec contract", () => {
     auditLog: { enabled: true, maxAgeDays: 30, maxBackups: 10, maxSizeMB: 100 },
     podSecurity: { enforce: "baseline", audit: "restricted", warn: "restricted" },
   });
-  assert.deepEqual(spec.network, { cni: "cilium", proxyMode: "iptables", ipvs: null, mtu: null });
+  assert.deepEqual(spec.network, { cni: "cilium", proxyMode: "iptables", ipvs: null, mtu: null, conntrackMaxPerCore: null });
+  assert.deepEqual(spec.kubernetes.kubelet, { failCgroupV1: null }, "the kubelet's own default");
+  assert.equal(spec.containerd.restrictOOMScoreAdj, false);
   assert.deepEqual(spec.etcd, { topology: "external", members: 3, version: "3.6.14", snapshots: { intervalHours: 6, retain: 12 } });
   assert.equal(spec.controlPlane.count, 3);
   assert.equal(spec.workers.pools.length, 1);
