@@ -5,8 +5,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { randomBytes } from "node:crypto";
 import type { LocalInfrastructure } from "../spec/normalize";
-import { applySysctls, bridgeName, createNetwork, hostProblems, hostWideSysctls, removeNetwork, restoreSysctls, subnetInUse, type LocalNetwork } from "../local/host";
-import { destroyMachine, machineNames, removeClusterFolder, startMachine, waitForBoot, type MachineConfig } from "../local/machine";
+import { applySysctls, bridgeName, createNetwork, hostProblems, hostWideSysctls, networkExists, removeNetwork, restoreSysctls, subnetInUse, type LocalNetwork } from "../local/host";
+import { destroyMachine, machineNames, machineRunning, removeClusterFolder, startMachine, stopMachine, waitForBoot, type MachineConfig } from "../local/machine";
 import { ensureRootfs } from "../local/rootfs";
 import { openSshPublicKey } from "../local/ssh-key";
 
@@ -39,12 +39,16 @@ export const localHostProvider: pulumi.dynamic.ResourceProvider = {
     const previousSysctls = applySysctls(hostWideSysctls(inputs.nat));
     return { id: newId(), outs: { ...inputs, rootfs, previousSysctls } satisfies LocalHostState };
   },
+  // A bridge that is gone (the host rebooted) is an update: the network and kernel settings come back.
   async diff(_id: string, olds: LocalHostState, news: LocalHostInputs) {
     const replaces = REPLACE_HOST_ON.filter((k) => olds[k] !== news[k]);
-    return { changes: replaces.length > 0 || olds.debianMirror !== news.debianMirror, replaces, deleteBeforeReplace: true };
+    return { changes: replaces.length > 0 || olds.debianMirror !== news.debianMirror || !networkExists(olds), replaces, deleteBeforeReplace: true };
   },
   async update(_id: string, olds: LocalHostState, news: LocalHostInputs) {
-    return { outs: { ...olds, ...news, rootfs: ensureRootfs(news.debianMirror) } satisfies LocalHostState };
+    createNetwork(news);
+    // Values recorded before the first change stay the ones to restore.
+    const previousSysctls = { ...applySysctls(hostWideSysctls(news.nat)), ...olds.previousSysctls };
+    return { outs: { ...olds, ...news, rootfs: ensureRootfs(news.debianMirror), previousSysctls } satisfies LocalHostState };
   },
   async delete(_id: string, state: LocalHostState) {
     removeNetwork(state);
@@ -82,15 +86,20 @@ export const localMachineProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: LocalMachineInputs) {
     return { id: newId(), outs: await boot(inputs) };
   },
+  // A machine found powered off (host rebooted, machine shut down) is an update: it boots again from its own disk.
   async diff(_id: string, olds: LocalMachineState, news: LocalMachineInputs) {
     const replaces = REPLACE_MACHINE_ON.filter((k) => olds[k] !== news[k]);
     const keyChanged = olds.authorizedKey !== openSshPublicKey(news.sshPrivateKey);
-    return { changes: replaces.length > 0 || keyChanged, replaces, deleteBeforeReplace: true };
+    return { changes: replaces.length > 0 || keyChanged || !machineRunning(olds), replaces, deleteBeforeReplace: true };
   },
   async update(_id: string, _olds: LocalMachineState, news: LocalMachineInputs) {
-    // A new key: the machine keeps its disk; startMachine rewrites authorized_keys on the next boot, so boot it again.
-    await destroyMachine(news);
-    return { outs: await boot(news) };
+    // Power-cycled on its own disk: startMachine writes authorized_keys (a new key) and brings back what a host reboot removed.
+    const { sshPrivateKey, ...machine } = news;
+    const authorizedKey = openSshPublicKey(sshPrivateKey);
+    await stopMachine(machine);
+    startMachine({ ...machine, authorizedKey });
+    await waitForBoot(machine);
+    return { outs: { ...machine, authorizedKey, machine: machineNames(news.cluster, news.name).machine } satisfies LocalMachineState };
   },
   async delete(_id: string, state: LocalMachineState) {
     await destroyMachine(state);

@@ -98,6 +98,10 @@ export function createNetwork(net: LocalNetwork): void {
   }
 }
 
+export function networkExists(net: Pick<LocalNetwork, "bridge">): boolean {
+  return run("ip", ["link", "show", net.bridge]).code === 0;
+}
+
 export function removeNetwork(net: LocalNetwork): void {
   for (const [table, chain, ...rule] of rules(net)) {
     for (let i = 0; i < 10 && run("iptables", ["-t", table!, "-C", chain!, ...rule]).code === 0; i++) run("iptables", ["-t", table!, "-D", chain!, ...rule]);

@@ -193,6 +193,18 @@ export function removeClusterFolder(cluster: string): void {
 /** Shuts the machine down (orderly, forced after a bound) and removes everything startMachine made. */
 export async function destroyMachine(cfg: Pick<MachineConfig, "cluster" | "name">): Promise<void> {
   const names = machineNames(cfg.cluster, cfg.name);
+  await stopMachine(cfg);
+  const root = join(names.dir, "root");
+  if (run("mountpoint", ["-q", root]).code === 0) runOk("umount", [root]);
+  run("ip", ["link", "del", names.veth]);
+  if (run("ip", ["netns", "pids", names.netns]).code === 0) runOk("ip", ["netns", "del", names.netns]);
+  await removeCgroups(names);
+  rmSync(names.dir, { recursive: true, force: true });
+}
+
+/** Powers the machine off (orderly, forced after a bound); its disk, network and cgroups stay for the next start. */
+export async function stopMachine(cfg: Pick<MachineConfig, "cluster" | "name">): Promise<void> {
+  const names = machineNames(cfg.cluster, cfg.name);
   const pid = pidOf(names);
   if (pid !== null) {
     // The machine's init: killing it ends every process of the machine (its PID namespace).
@@ -206,10 +218,4 @@ export async function destroyMachine(cfg: Pick<MachineConfig, "cluster" | "name"
       if (existsSync(`/proc/${pid}`)) process.kill(pid, "SIGKILL");
     }
   }
-  const root = join(names.dir, "root");
-  if (run("mountpoint", ["-q", root]).code === 0) runOk("umount", [root]);
-  run("ip", ["link", "del", names.veth]);
-  if (run("ip", ["netns", "pids", names.netns]).code === 0) runOk("ip", ["netns", "del", names.netns]);
-  await removeCgroups(names);
-  rmSync(names.dir, { recursive: true, force: true });
 }

@@ -162,6 +162,35 @@ test("security: Secrets encrypted in etcd, anonymous requests refused, restricte
   assert.match(refused.stderr, /violates PodSecurity "restricted/);
 });
 
+test("failover: the VIP holder powers off; kubectl through the VIP answers again within seconds, etcd keeps quorum", { timeout: 10 * 60_000 }, async () => {
+  assert.ok(kubeconfig, "needs the cluster");
+  const controlPlanes = nodes.filter((n) => n.name.startsWith("cp-"));
+  const holds = async (n: { address: string }) => (await ssh(n.address, "ip -br addr show eth0")).stdout.includes(` ${VIP}/32`);
+  const holder = (await Promise.all(controlPlanes.map(async (n) => ((await holds(n)) ? n : null)))).find((n) => n !== null);
+  assert.ok(holder, "one control plane holds the VIP");
+  await ssh(holder.address, "systemctl poweroff");
+  const started = Date.now();
+  // Bounded: 240 tries of a 2-second request, a quarter second apart.
+  await waitFor("the API through the VIP", async () => (await kubectl("--request-timeout=2s", "get", "--raw", "/readyz")).stdout === "ok", 240, 250);
+  const gap = (Date.now() - started) / 1000;
+  log(`VIP failover: the API answered through ${VIP} again ${gap.toFixed(1)} s after ${holder.name} powered off`);
+  const survivors = controlPlanes.filter((n) => n !== holder);
+  assert.equal((await Promise.all(survivors.map(holds))).filter(Boolean).length, 1, "exactly one survivor holds the VIP");
+  const health = await ssh(survivors[0]!.address, etcdctl("endpoint health", survivors.map((n) => `https://${n.address}:2379`).join(",")));
+  assert.equal(health.code, 0, `etcd keeps quorum with two members: ${health.stdout}${health.stderr}`);
+  assert.ok(gap < 30, `failover took ${gap.toFixed(1)} s`);
+
+  // pulumi up finds the machine powered off and boots it again from its own disk; it rejoins.
+  const up = await engine.up();
+  assert.deepEqual(up.summary.resourceChanges, { same: up.summary.resourceChanges!.same!, update: 1 }, `only ${holder.name}'s machine changes: ${JSON.stringify(up.summary.resourceChanges)}`);
+  await waitFor("every node Ready again", async () => {
+    const r = await kubectl("get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}");
+    return MACHINES.every((m) => r.stdout.includes(`${m}=True`));
+  }, 60, 5000);
+  const members = await ssh(holder.address, etcdctl("endpoint health", controlPlanes.map((n) => `https://${n.address}:2379`).join(",")));
+  assert.equal(members.code, 0, `all three etcd members healthy again: ${members.stdout}${members.stderr}`);
+});
+
 test("pulumi destroy removes the machines, the bridge and its rules, and restores the host's kernel settings", { timeout: 20 * 60_000, skip: keep || reuse ? "the cluster is kept (DRYDOCK_CLUSTER_KEEP or DRYDOCK_CLUSTER_WORKDIR)" : false }, async () => {
   const down = await engine.destroy();
   destroyed = true;
