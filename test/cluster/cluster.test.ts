@@ -13,10 +13,10 @@ import { stringify } from "yaml";
 import { ProcessGroup, run, runAsync, waitFor } from "../integration/helpers";
 import type { EngineStack } from "../e2e/engine";
 import { readLog } from "../e2e/engine";
-import { bridgeName, hostWideSysctls, readSysctl } from "../../local/host";
-import { machineNames } from "../../local/machine";
+import { bridgeName, hostWideSysctls, readSysctl, removeNetwork, restoreSysctls } from "../../local/host";
+import { destroyMachine, machineNames, machineRunning, removeClusterFolder } from "../../local/machine";
 import { etcdctl } from "../../hosts/etcd";
-import { configure, MACHINES, openEngine, prepareLocalCluster, STACK, TOOLBOX, VIP } from "./local-cluster";
+import { configure, GATEWAY, MACHINES, openEngine, prepareLocalCluster, STACK, SUBNET, TOOLBOX, VIP } from "./local-cluster";
 
 const log = (line: string) => process.stderr.write(`# cluster: ${line}\n`);
 /** Keeps the cluster, its servers and work folder after the run (take it down with pulumi destroy there). */
@@ -65,7 +65,16 @@ before(async () => {
 
 after(async () => {
   if (!destroyed && engine && !keep && !reuse) {
-    await engine.destroy().catch((err: Error) => log(`destroy after failure: ${err.message.slice(-2000)}`));
+    try {
+      await engine.destroy();
+    } catch (err) {
+      // The engine could not (a machine it needs is down): take down what this run created, by name.
+      log(`destroy failed, removing the machines directly: ${(err as Error).message.slice(-1500)}`);
+      for (const name of MACHINES) await destroyMachine({ cluster: STACK, name });
+      removeNetwork({ cluster: STACK, bridge: bridgeName(STACK), subnet: SUBNET, gateway: GATEWAY, prefix: 24, nat: false });
+      restoreSysctls(Object.fromEntries(sysctlsBefore));
+      removeClusterFolder(STACK);
+    }
   }
   if (!keep) await procs.stopAll();
   if (workDir && !keep && !reuse) rmSync(workDir, { recursive: true, force: true });
@@ -181,6 +190,7 @@ test("failover: the VIP holder powers off; kubectl through the VIP answers again
   assert.ok(gap < 30, `failover took ${gap.toFixed(1)} s`);
 
   // pulumi up finds the machine powered off and boots it again from its own disk; it rejoins.
+  await waitFor(`${holder.name} powered off`, () => !machineRunning({ cluster: STACK, name: holder.name }), 180, 1000);
   const up = await engine.up();
   assert.deepEqual(up.summary.resourceChanges, { same: up.summary.resourceChanges!.same!, update: 1 }, `only ${holder.name}'s machine changes: ${JSON.stringify(up.summary.resourceChanges)}`);
   await waitFor("every node Ready again", async () => {

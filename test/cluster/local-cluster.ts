@@ -14,6 +14,8 @@ import { packArtifacts } from "./artifacts";
 import { buildAndPush, clusterImages, registryConfig } from "./images";
 
 export const STACK = "local";
+/** examples/local-ha.yaml's subnet. */
+export const SUBNET = "10.213.0.0/24";
 export const GATEWAY = "10.213.0.1";
 export const VIP = "10.213.0.2";
 export const MIRROR_PORT = 18080;
