@@ -9,7 +9,7 @@ import { parse, stringify as toYaml } from "yaml";
 import { CONFIG_ANNOTATION, kubeProxyManifest } from "../../hosts/addons";
 import { parse as parseToml, stringify as toToml } from "smol-toml";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { validateSpec, type SpecResult } from "../../spec";
 import { planAddresses } from "../../spec/addresses";
@@ -148,6 +148,7 @@ test("kubelet reads the node's upstream resolvers through a link kubelet-start p
     const r = spawnSync("bash", ["-euc", linkResolvers(link)], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(readlinkSync(link), target);
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

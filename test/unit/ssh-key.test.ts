@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openSshPublicKey } from "../../local/ssh-key";
@@ -31,6 +31,7 @@ test("the public key line matches ssh-keygen's for every key type and format", (
     checked++;
   }
   assert.equal(checked, KEYS.length);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test("what is not a private key is refused with a reason", () => {
