@@ -4,6 +4,7 @@
 // leaves the host as it was. Run in the provider host: they use local/ only.
 import * as pulumi from "@pulumi/pulumi";
 import { randomBytes } from "node:crypto";
+import { parseCidr } from "../spec/ipv4";
 import type { LocalInfrastructure } from "../spec/normalize";
 import { applySysctls, bridgeName, createNetwork, hostProblems, hostWideSysctls, networkExists, removeNetwork, restoreSysctls, subnetInUse, type LocalNetwork } from "../local/host";
 import { destroyMachine, machineNames, machineRunning, removeClusterFolder, startMachine, stopMachine, waitForBoot, type MachineConfig } from "../local/machine";
@@ -64,17 +65,20 @@ export interface LocalMachineInputs extends Omit<MachineConfig, "authorizedKey">
 
 type LocalMachineState = Omit<LocalMachineInputs, "sshPrivateKey"> & { readonly authorizedKey: string; readonly machine: string };
 
-
-/** Boots the machine from nothing: leftovers of an earlier failed attempt go first, and a failure leaves nothing behind. */
-async function boot(inputs: LocalMachineInputs): Promise<LocalMachineState> {
+/**
+ * Boots the machine. fresh: from nothing (leftovers of an earlier failed attempt go first, and a
+ * failure leaves nothing behind); otherwise power-cycled on its own disk, where startMachine
+ * writes authorized_keys (a new key) and brings back what a host reboot removed.
+ */
+async function boot(inputs: LocalMachineInputs, fresh: boolean): Promise<LocalMachineState> {
   const { sshPrivateKey, ...machine } = inputs;
   const authorizedKey = openSshPublicKey(sshPrivateKey);
-  await destroyMachine(machine);
+  await (fresh ? destroyMachine(machine) : stopMachine(machine));
   try {
     startMachine({ ...machine, authorizedKey });
     await waitForBoot(machine);
   } catch (err) {
-    await destroyMachine(machine);
+    if (fresh) await destroyMachine(machine);
     throw err;
   }
   return { ...machine, authorizedKey, machine: machineNames(inputs.cluster, inputs.name).machine };
@@ -84,7 +88,7 @@ const REPLACE_MACHINE_ON = ["cluster", "name", "address", "prefix", "gateway", "
 
 export const localMachineProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: LocalMachineInputs) {
-    return { id: newId(), outs: await boot(inputs) };
+    return { id: newId(), outs: await boot(inputs, true) };
   },
   // A machine found powered off (host rebooted, machine shut down) is an update: it boots again from its own disk.
   async diff(_id: string, olds: LocalMachineState, news: LocalMachineInputs) {
@@ -93,13 +97,7 @@ export const localMachineProvider: pulumi.dynamic.ResourceProvider = {
     return { changes: replaces.length > 0 || keyChanged || !machineRunning(olds), replaces, deleteBeforeReplace: true };
   },
   async update(_id: string, _olds: LocalMachineState, news: LocalMachineInputs) {
-    // Power-cycled on its own disk: startMachine writes authorized_keys (a new key) and brings back what a host reboot removed.
-    const { sshPrivateKey, ...machine } = news;
-    const authorizedKey = openSshPublicKey(sshPrivateKey);
-    await stopMachine(machine);
-    startMachine({ ...machine, authorizedKey });
-    await waitForBoot(machine);
-    return { outs: { ...machine, authorizedKey, machine: machineNames(news.cluster, news.name).machine } satisfies LocalMachineState };
+    return { outs: await boot(news, false) };
   },
   async delete(_id: string, state: LocalMachineState) {
     await destroyMachine(state);
@@ -124,7 +122,7 @@ export class LocalMachine extends pulumi.dynamic.Resource {
 
 /** The host's network and one machine per planned host, each waited for until it has booted. */
 export function buildLocal(parent: pulumi.Resource, cluster: string, infra: LocalInfrastructure, sshPrivateKey: pulumi.Input<string>): Record<string, LocalMachine> {
-  const prefix = Number(infra.subnet.split("/")[1]);
+  const { prefix } = parseCidr(infra.subnet)!;
   const host = new LocalHost(
     `${cluster}-local-host`,
     { cluster, bridge: bridgeName(cluster), subnet: infra.subnet, gateway: infra.gateway, prefix, nat: infra.nat, debianMirror: infra.debianMirror },

@@ -1,5 +1,5 @@
 // Integration helpers: real binaries, temporary render trees, bounded waits.
-import { spawnSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -11,12 +11,13 @@ import { requireSpec, validateSpec, type ClusterSpec } from "../../spec";
 import { hostsBase } from "../helpers";
 import type { PlannedHost } from "../../spec/addresses";
 import { etcdConfig } from "../../hosts/etcd";
+import { hasProgram, run as runProgram } from "../../local/run";
 
 export const DEBIAN_PACKAGES = "etcd-server etcd-client containerd containernetworking-plugins haproxy openssl iproute2 iptables iputils-ping curl systemd keepalived debootstrap systemd-container openssh-client nftables gcc libc6-dev libseccomp-dev umoci skopeo docker-registry";
 
 /** Fails loudly (never skips) when a program the test drives is missing. */
 export function requireBinaries(...names: string[]): void {
-  const missing = names.filter((n) => spawnSync("sh", ["-c", `command -v ${n}`]).status !== 0);
+  const missing = names.filter((n) => !hasProgram(n));
   if (missing.length > 0) {
     throw new Error(`missing programs: ${missing.join(", ")}; install them with: apt-get install -y ${DEBIAN_PACKAGES}`);
   }
@@ -44,9 +45,9 @@ export interface RunResult {
   readonly stderr: string;
 }
 
+/** local/run's, with the tests' shorter default bound. */
 export function run(cmd: string, args: string[], opts: RunOptions = {}): RunResult {
-  const r = spawnSync(cmd, args, { encoding: "utf8", input: opts.input, timeout: opts.timeoutMs ?? 30_000, env: opts.env ?? process.env, maxBuffer: 64 << 20 });
-  return { code: r.status, stdout: r.stdout ?? "", stderr: r.error ? `${r.stderr ?? ""}${r.error.message}` : (r.stderr ?? "") };
+  return runProgram(cmd, args, { timeoutMs: 30_000, ...opts });
 }
 
 /** Like run, without blocking the event loop (for servers and writers living in the test process). */
