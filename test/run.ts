@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { BIN_DIR, buildToolchain } from "./toolchain/build";
+import { BIN_DIR, buildToolchain, CLUSTER_SETS } from "./toolchain/build";
 
 const TIERS = ["unit", "program", "integration", "e2e", "cluster"];
 
@@ -25,7 +25,7 @@ if (tiers.length === 0 || unknown.length > 0) {
 }
 try {
   // The cluster tier also needs the machines' binaries (Kubernetes, containerd, etcd, CNI, CoreDNS).
-  buildToolchain(console.log, tiers.includes("cluster") ? undefined : ["bin"]);
+  buildToolchain(console.log, tiers.includes("cluster") ? CLUSTER_SETS : ["bin"]);
 } catch (err) {
   console.error((err as Error).message);
   process.exit(1);

@@ -10,7 +10,7 @@
 //                  conntrack) with kube-proxy in /usr/local/bin (upstream: Debian base + the same tools)
 //   coredns        the static Go binary as /coredns, user 65532 (upstream: distroless nonroot)
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaryPath, TOOLCHAIN_DIR } from "../toolchain/build";
 import { runOk } from "../integration/helpers";
@@ -18,17 +18,37 @@ import { runOk } from "../integration/helpers";
 export const IMAGE_CACHE = process.env.DRYDOCK_IMAGE_CACHE ?? "/var/cache/drydock-cluster";
 export const REGISTRY_STORAGE = join(IMAGE_CACHE, "registry");
 /** Bump when a recipe below changes. */
-const RECIPE_REVISION = 1;
+const RECIPE_REVISION = 2;
 
-interface Image {
+export interface Image {
   /** Repository under registry.k8s.io and tag. */
   readonly repository: string;
   readonly tag: string;
-  /** Files copied in: target path → source file. */
+  /** Files copied in: target path → source file (mode 0755 unless modes says otherwise). */
   readonly files: Record<string, string>;
+  readonly modes?: Record<string, number>;
+  /** Files written: target path → text. */
+  readonly contents?: Record<string, string>;
+  /** Symbolic links: target path → what it points to. */
+  readonly links?: Record<string, string>;
+  /** Folders made (mode 0755). */
+  readonly folders?: string[];
+  /** A root file system copied in as the first layer. */
   readonly base?: string;
+  /** An earlier image of the same set this one adds a layer to (its layers are shared). */
+  readonly from?: string;
+  /** false: only a base for others, not pushed. */
+  readonly push?: boolean;
   readonly entrypoint?: string[];
+  readonly cmd?: string[];
   readonly user?: string;
+}
+
+/** The image's tag in the OCI layout. */
+const layoutTag = (image: Pick<Image, "repository" | "tag">) => `${image.repository}-${image.tag}`.replace(/[^A-Za-z0-9._-]/g, "-");
+
+export function imageName(image: Pick<Image, "repository" | "tag">): string {
+  return `${image.repository}:${image.tag}`;
 }
 
 export interface ImageVersions {
@@ -55,10 +75,16 @@ export function clusterImages(v: ImageVersions, work: string, kubeProxyBase: str
   ];
 }
 
+/** A cached root file system is named by its key; its completion stamp says when it was built. */
+function rootfsStamp(dir: string): string {
+  const stamp = join(dir, ".complete");
+  return existsSync(stamp) ? `${dir} ${readFileSync(stamp, "utf8").trim()}` : dir;
+}
+
 function imageKey(images: readonly Image[]): string {
   const hash = createHash("sha256").update(String(RECIPE_REVISION));
   for (const image of images) {
-    hash.update(JSON.stringify({ ...image, files: Object.keys(image.files) }));
+    hash.update(JSON.stringify({ ...image, files: Object.keys(image.files), base: image.base ? rootfsStamp(image.base) : undefined }));
     for (const source of Object.values(image.files)) hash.update(readFileSync(source));
   }
   return hash.digest("hex").slice(0, 16);
@@ -77,32 +103,47 @@ export function buildAndPush(images: readonly Image[], work: string, push: strin
   runOk("umoci", ["init", "--layout", layout]);
   for (const image of images) {
     const started = Date.now();
-    const ref = `${layout}:${image.repository.replaceAll("/", "-")}`;
+    const ref = `${layout}:${layoutTag(image)}`;
     const bundle = join(work, "bundle");
     rmSync(bundle, { recursive: true, force: true });
-    runOk("umoci", ["new", "--image", ref]);
-    runOk("umoci", ["unpack", "--image", ref, bundle]);
+    if (image.from) {
+      const from = images.find((i) => imageName(i) === image.from);
+      if (!from) throw new Error(`images: ${imageName(image)} is built from ${image.from}, which is not in the set`);
+      runOk("umoci", ["unpack", "--image", `${layout}:${layoutTag(from)}`, bundle], { timeoutMs: 600_000 });
+    } else {
+      runOk("umoci", ["new", "--image", ref]);
+      runOk("umoci", ["unpack", "--image", ref, bundle]);
+    }
     const rootfs = join(bundle, "rootfs");
     if (image.base) runOk("cp", ["-a", `${image.base}/.`, rootfs], { timeoutMs: 600_000 });
     mkdirSync(join(rootfs, "tmp"), { recursive: true, mode: 0o1777 });
+    const at = (target: string) => {
+      const path = join(rootfs, target);
+      mkdirSync(join(path, ".."), { recursive: true });
+      rmSync(path, { force: true });
+      return path;
+    };
+    for (const folder of image.folders ?? []) mkdirSync(join(rootfs, folder), { recursive: true, mode: 0o755 });
     for (const [target, source] of Object.entries(image.files)) {
-      mkdirSync(join(rootfs, target, ".."), { recursive: true });
-      copyFileSync(source, join(rootfs, target));
-      runOk("chmod", ["0755", join(rootfs, target)]);
+      copyFileSync(source, at(target));
+      chmodSync(join(rootfs, target), image.modes?.[target] ?? 0o755);
     }
+    for (const [target, text] of Object.entries(image.contents ?? {})) writeFileSync(at(target), text, { mode: 0o644 });
+    for (const [target, pointsTo] of Object.entries(image.links ?? {})) symlinkSync(pointsTo, at(target));
     runOk("umoci", ["repack", "--image", ref, bundle], { timeoutMs: 900_000 });
     runOk("umoci", [
       "config", "--image", ref,
       "--config.env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-      ...(image.entrypoint ? image.entrypoint.flatMap((e) => ["--config.entrypoint", e]) : []),
+      ...(image.entrypoint ? ["--clear=config.entrypoint", ...image.entrypoint.flatMap((e) => ["--config.entrypoint", e])] : []),
+      ...(image.cmd ? ["--clear=config.cmd", ...image.cmd.flatMap((c) => ["--config.cmd", c])] : []),
       ...(image.user ? ["--config.user", image.user] : []),
       "--architecture", "amd64", "--os", "linux",
     ]);
-    runOk("skopeo", ["copy", "--dest-tls-verify=false", `oci:${ref}`, `docker://${push}/${image.repository}:${image.tag}`], { timeoutMs: 900_000 });
+    if (image.push !== false) runOk("skopeo", ["copy", "--dest-tls-verify=false", `oci:${ref}`, `docker://${push}/${imageName(image)}`], { timeoutMs: 900_000 });
     rmSync(bundle, { recursive: true, force: true });
-    log(`images: ${image.repository}:${image.tag} built and pushed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    log(`images: ${imageName(image)} built${image.push === false ? "" : " and pushed"} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }
-  writeFileSync(stamp, `${images.map((i) => `${i.repository}:${i.tag}`).join("\n")}\n`);
+  writeFileSync(stamp, `${images.filter((i) => i.push !== false).map(imageName).join("\n")}\n`);
   return key;
 }
 

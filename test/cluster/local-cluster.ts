@@ -20,7 +20,7 @@ export const GATEWAY = "10.213.0.1";
 export const VIP = "10.213.0.2";
 export const MIRROR_PORT = 18080;
 export const REGISTRY_PORT = 5000;
-const PUSH_REGISTRY = "127.0.0.1:35000";
+export const PUSH_REGISTRY = "127.0.0.1:35000";
 export const KUBERNETES = "1.36.3";
 /** A Debian image with bash, curl, socat and getent for the suite's pods. */
 export const TOOLBOX = "registry.drydock.test/toolbox:1";

@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { binaryPath, buildToolchain } from "../toolchain/build";
+import { binaryPath, buildToolchain, CLUSTER_SETS } from "../toolchain/build";
 import { configure, openEngine, prepareLocalCluster } from "./local-cluster";
 
 export const LOCAL_DIR = process.env.DRYDOCK_LOCAL_DIR ?? "/var/tmp/drydock-local";
@@ -39,8 +39,9 @@ export function stopServers(): void {
   rmSync(PIDS, { force: true });
 }
 
-async function main(): Promise<void> {
-  buildToolchain(log);
+/** Brings the cluster up (or updates it) and writes its admin kubeconfig; returns that file. */
+export async function upLocalCluster(): Promise<string> {
+  buildToolchain(log, CLUSTER_SETS);
   mkdirSync(LOCAL_DIR, { recursive: true });
   let spec = join(LOCAL_DIR, "cluster.yaml");
   if (!serversRunning()) {
@@ -56,6 +57,11 @@ async function main(): Promise<void> {
   const kubeconfig = join(LOCAL_DIR, "admin.kubeconfig");
   writeFileSync(kubeconfig, up.outputs.adminKubeconfig!.value as string, { mode: 0o600 });
   log(`${up.summary.result} in ${((Date.now() - started) / 1000).toFixed(0)} s: ${JSON.stringify(up.summary.resourceChanges)}`);
+  return kubeconfig;
+}
+
+async function main(): Promise<void> {
+  const kubeconfig = await upLocalCluster();
   log(`kubectl: ${binaryPath("kubectl")} --kubeconfig ${kubeconfig} get nodes`);
   log("take it down: npm run local:down");
 }

@@ -8,6 +8,8 @@ import { join } from "node:path";
 
 export const TOOLCHAIN_DIR = __dirname;
 export const CACHE_DIR = process.env.DRYDOCK_TOOLCHAIN_CACHE ?? "/var/cache/drydock-toolchain";
+/** What a cluster needs: the tests' tools and the machines' binaries (not the conformance suite). */
+export const CLUSTER_SETS: readonly string[] = ["bin", "node", "cni"];
 /** Every built binary is linked here under its own name. */
 export const BIN_DIR = join(CACHE_DIR, "bin");
 
@@ -21,6 +23,8 @@ interface BinarySpec {
   cgo?: boolean;
   tags?: string;
   dir?: string;
+  /** A package's test binary (`go test -c`), as e2e.test is. */
+  test?: boolean;
 }
 
 /**
@@ -64,14 +68,15 @@ function cacheKey(spec: BinarySpec, go: string): string {
   return hash.digest("hex").slice(0, 16);
 }
 
-/** Where a built binary is linked: bin (the tests' PATH), node (for the cluster's machines) or cni. */
+/** Where a built binary is linked: bin (the tests' PATH), node (for the cluster's machines), cni or conformance. */
 export function binaryPath(name: string, dir = "bin"): string {
   return join(CACHE_DIR, dir, name);
 }
 
 /**
  * Builds what is missing; returns one line per binary (built or cached, with its version).
- * dirs: which sets to build (bin: the tests' tools; node and cni: the cluster's machines); all by default.
+ * dirs: which sets to build (bin: the tests' tools; node and cni: the cluster's machines;
+ * conformance: the conformance suite); all by default.
  */
 export function buildToolchain(log: (line: string) => void = console.log, dirs?: readonly string[]): string[] {
   const go = goVersion();
@@ -87,7 +92,8 @@ export function buildToolchain(log: (line: string) => void = console.log, dirs?:
       mkdirSync(dir, { recursive: true });
       const partial = `${target}.partial`;
       const tags = spec.tags ? ["-tags", spec.tags] : [];
-      const build = spawnSync("go", ["build", "-trimpath", ...tags, "-o", partial, "-ldflags", spec.ldflags, spec.package], {
+      const command = spec.test ? ["test", "-c", "-vet=off"] : ["build"];
+      const build = spawnSync("go", [...command, "-trimpath", ...tags, "-o", partial, "-ldflags", spec.ldflags, spec.package], {
         cwd: join(TOOLCHAIN_DIR, spec.module),
         env: { ...process.env, CGO_ENABLED: spec.cgo ? "1" : "0", GOFLAGS: "-mod=readonly" },
         stdio: ["ignore", "inherit", "inherit"],

@@ -1,0 +1,153 @@
+// npm run conformance [-- <area>... | <area>-serial...] [--procs N] [--rerun]
+// The upstream Kubernetes conformance suite (e2e.test, built here at the cluster's version)
+// on the local HA cluster from `npm run local:up`, brought up if it is not. Runs area by area,
+// the [Serial] specs of each on their own; a part whose results are in docs/conformance/results
+// is not run again unless --rerun. Raw logs and JUnit stay in the run folder.
+import { spawn } from "node:child_process";
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { run, runOk } from "../integration/helpers";
+import { debianMirror } from "../e2e/machines";
+import { ROOT } from "../helpers";
+import { BIN_DIR, binaryPath, buildToolchain } from "../toolchain/build";
+import { buildAndPush, imageName } from "../cluster/images";
+import { PUSH_REGISTRY } from "../cluster/local-cluster";
+import { LOCAL_DIR, upLocalCluster } from "../cluster/local-up";
+import { conformanceImages, ensureE2eRootfs } from "./images";
+import { AREAS, counts, formatResults, parseJunit, parseResults, partsOf, summaryMarkdown, type Area, type Part } from "./report";
+
+export const RESULTS_DIR = join(ROOT, "docs/conformance/results");
+const RUN_DIR = process.env.DRYDOCK_CONFORMANCE_DIR ?? "/var/tmp/drydock-conformance";
+/** ginkgo processes for a part's parallel specs (2 cores run five machines besides). */
+const DEFAULT_PROCS = 3;
+/** A bound on one part, as sonobuoy's default run timeout. */
+const PART_TIMEOUT = "6h";
+const log = (line: string) => console.log(`conformance: ${line}`);
+
+interface Options {
+  parts: Part[];
+  procs: number;
+  rerun: boolean;
+}
+
+export function parseArgs(args: readonly string[]): Options {
+  const all = AREAS.flatMap(partsOf);
+  const wanted: Part[] = [];
+  let procs = DEFAULT_PROCS;
+  let rerun = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--rerun") rerun = true;
+    else if (arg === "--procs") {
+      procs = Number(args[++i]);
+      if (!Number.isInteger(procs) || procs < 1 || procs > 8) throw new Error("--procs: give a whole number from 1 to 8");
+    } else if ((AREAS as readonly string[]).includes(arg)) wanted.push(...partsOf(arg as Area));
+    else {
+      const part = all.find((p) => p.name === arg);
+      if (!part) throw new Error(`unknown part ${JSON.stringify(arg)}: give areas (${AREAS.join(", ")}), or <area>-serial`);
+      wanted.push(part);
+    }
+  }
+  return { parts: wanted.length ? wanted : all, procs, rerun };
+}
+
+const resultsFile = (part: Part) => join(RESULTS_DIR, `${part.name}.tsv`);
+
+async function clusterKubeconfig(): Promise<string> {
+  const kubeconfig = join(LOCAL_DIR, "admin.kubeconfig");
+  if (existsSync(kubeconfig) && run(binaryPath("kubectl"), [`--kubeconfig=${kubeconfig}`, "--request-timeout=10s", "get", "nodes"]).code === 0) {
+    log(`using the running local cluster (${kubeconfig})`);
+    return kubeconfig;
+  }
+  log("no local cluster answers: bringing it up (npm run local:up)");
+  return upLocalCluster();
+}
+
+/** The images the suite pulls, built and pushed (cached); each must be one e2e.test names. */
+function pushImages(): void {
+  const images = conformanceImages(ensureE2eRootfs(debianMirror()));
+  const listed = new Set(runOk(binaryPath("e2e.test", "conformance"), ["--list-images"]).split("\n"));
+  for (const image of images.filter((i) => i.push !== false)) {
+    if (!listed.has(`registry.k8s.io/${imageName(image)}`)) throw new Error(`image ${imageName(image)} is not one e2e.test --list-images names: the recipe is stale`);
+  }
+  const work = join(RUN_DIR, "images");
+  mkdirSync(work, { recursive: true });
+  buildAndPush(images, work, PUSH_REGISTRY, log);
+  rmSync(work, { recursive: true, force: true });
+}
+
+/** Runs one part with ginkgo; progress goes to the console once a minute, everything to the log. */
+async function runPart(part: Part, kubeconfig: string, procs: number): Promise<void> {
+  const dir = join(RUN_DIR, part.name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const logFile = join(dir, "e2e.log");
+  const out = createWriteStream(logFile);
+  const args = [
+    `--procs=${part.serial ? 1 : procs}`, `--focus=${part.focus}`, `--skip=${part.skip}`, `--timeout=${PART_TIMEOUT}`,
+    "--no-color", "--junit-report=junit.xml", `--output-dir=${dir}`,
+    binaryPath("e2e.test", "conformance"), "--",
+    `--kubeconfig=${kubeconfig}`, "--provider=skeleton", `--report-dir=${dir}`,
+  ];
+  log(`${part.name}: running (log: ${logFile})`);
+  const started = Date.now();
+  const child = spawn(binaryPath("ginkgo", "conformance"), args, { env: { ...process.env, PATH: `${BIN_DIR}:${process.env.PATH ?? ""}`, KUBECONFIG: kubeconfig }, stdio: ["ignore", "pipe", "pipe"] });
+  let done = 0;
+  let pending = "";
+  const scan = (chunk: Buffer) => {
+    out.write(chunk);
+    const text = pending + chunk.toString("utf8");
+    const lines = text.split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) {
+      if (/^•/.test(line)) done += 1;
+      const failed = line.match(/^• \[(FAILED|PANICKED|TIMEDOUT|INTERRUPTED)\]/);
+      if (failed) log(`${part.name}: ${failed[1]}: ${line.replace(/^• \[[A-Z]+\]\s*(\[[\d.]+ seconds\])?\s*/, "")}`);
+    }
+  };
+  child.stdout.on("data", scan);
+  child.stderr.on("data", (chunk: Buffer) => out.write(chunk));
+  const progress = setInterval(() => log(`${part.name}: ${done} specs finished, ${((Date.now() - started) / 60_000).toFixed(0)} min`), 60_000);
+  const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? 1)));
+  clearInterval(progress);
+  out.end();
+  const junit = join(dir, "junit.xml");
+  if (!existsSync(junit)) throw new Error(`${part.name}: ginkgo exited ${code} without a JUnit report; see ${logFile}`);
+  const results = parseJunit(readFileSync(junit, "utf8"), part);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(resultsFile(part), formatResults(results));
+  const c = counts(results);
+  log(`${part.name}: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped in ${((Date.now() - started) / 60_000).toFixed(1)} min (ginkgo exit ${code})`);
+}
+
+function writeSummary(): void {
+  const parts = AREAS.flatMap(partsOf).filter((p) => existsSync(resultsFile(p))).map((part) => ({ part, results: parseResults(readFileSync(resultsFile(part), "utf8")) }));
+  const version = runOk(binaryPath("e2e.test", "conformance"), ["--version"]).trim();
+  writeFileSync(join(RESULTS_DIR, "..", "summary.md"), `# Conformance results (generated by npm run conformance)\n\ne2e.test ${version}. Per-test lists: results/<part>.tsv (status, seconds, name, reason).\n\n${summaryMarkdown(parts)}`);
+  log(`summary: ${join(RESULTS_DIR, "..", "summary.md")}`);
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  buildToolchain(log);
+  mkdirSync(RUN_DIR, { recursive: true });
+  const kubeconfig = await clusterKubeconfig();
+  pushImages();
+  for (const part of options.parts) {
+    if (!options.rerun && existsSync(resultsFile(part))) {
+      log(`${part.name}: results on record, not run again (--rerun to run it)`);
+      continue;
+    }
+    await runPart(part, kubeconfig, options.procs);
+    writeSummary();
+  }
+  writeSummary();
+  if (readdirSync(RESULTS_DIR).length === 0) log("no results yet");
+}
+
+if (require.main === module) {
+  main().catch((err: Error) => {
+    console.error(`conformance: ${err.message}`);
+    process.exit(1);
+  });
+}
