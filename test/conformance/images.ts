@@ -12,7 +12,7 @@ import { IMAGE_CACHE, type Image } from "../cluster/images";
 
 const E2E = "e2e-test-images";
 /** Debian packages for what the upstream images install from Alpine (agnhost's Dockerfile) or Debian (glibc-dns-testing's). */
-export const E2E_ROOTFS_PACKAGES = ["bash", "bind9-dnsutils", "curl", "netcat-openbsd", "iproute2", "iperf", "util-linux", "procps", "busybox-static", "nginx-light", "ca-certificates"];
+export const E2E_ROOTFS_PACKAGES = ["bash", "bind9-dnsutils", "curl", "netcat-openbsd", "iproute2", "iperf", "util-linux", "procps", "nginx-light", "ca-certificates"];
 /** Bump when the preparation below changes. */
 const E2E_ROOTFS_REVISION = 1;
 
@@ -35,10 +35,10 @@ export function ensureE2eRootfs(mirror: string): string {
   return dir;
 }
 
-/** busybox's applets as links to the one static binary, as the busybox image has them. */
+/** busybox's applets as links to the one static binary, all in /bin as the upstream image has them (tests run /bin/sysctl). */
 function busyboxLinks(busybox: string): Record<string, string> {
-  const applets = runOk(busybox, ["--list-full"]).split("\n").filter(Boolean);
-  return Object.fromEntries(applets.filter((a) => a !== "bin/busybox").map((a) => [`/${a}`, "/bin/busybox"]));
+  const applets = runOk(busybox, ["--list"]).split("\n").filter(Boolean);
+  return Object.fromEntries(applets.filter((a) => a !== "busybox").map((a) => [`/bin/${a}`, "busybox"]));
 }
 
 /** nginx as the upstream image runs it: foreground, port 80, pages in /usr/share/nginx/html. */
@@ -53,7 +53,7 @@ const NGINX_SITE = `server {
 const NGINX_INDEX = "<!DOCTYPE html>\n<html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to nginx!</h1></body></html>\n";
 
 /** Every image the [Conformance] tests pull, besides pause (the cluster's own, same name and tag). */
-export function conformanceImages(rootfs: string): Image[] {
+export function conformanceImages(rootfs: string, busybox: string): Image[] {
   const kubernetesDir = runOk("go", ["-C", join(TOOLCHAIN_DIR, "kubernetes"), "list", "-m", "-f", "{{.Dir}}", "k8s.io/kubernetes"]).trim();
   const upstream = (path: string) => join(kubernetesDir, "test/images", path);
   const conformance = (name: string) => binaryPath(name, "conformance");
@@ -85,7 +85,6 @@ export function conformanceImages(rootfs: string): Image[] {
     contents: { "/etc/nginx/sites-enabled/default": NGINX_SITE, "/usr/share/nginx/html/index.html": NGINX_INDEX },
     entrypoint: ["nginx", "-g", "daemon off;"],
   });
-  const busybox = join(rootfs, "bin/busybox");
   return [
     base,
     agnhost("2.63.0"),

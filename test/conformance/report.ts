@@ -1,5 +1,6 @@
 // The conformance run's parts and what they report: which specs a part runs (ginkgo focus
 // and skip), and a compact per-test list read back from ginkgo's JUnit report.
+import { parse } from "yaml";
 
 /** The suite's areas (the [sig-*] label every spec's text carries), in the order they run. */
 export const AREAS = [
@@ -25,8 +26,28 @@ export function partsOf(area: Area): Part[] {
   ];
 }
 
+/** A part narrowed to some of its specs (by their JUnit names), to run again what failed. */
+export function narrowed(part: Part, junitNames: readonly string[]): Part {
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  // JUnit names are "[It] <spec text> [<labels>]"; ginkgo focuses on the spec text.
+  const texts = junitNames.map((name) => name.replace(/^\[It\] /, "").replace(/ \[[^\]]*\bConformance\b[^\]]*\]$/, ""));
+  return { ...part, focus: texts.map(escape).join("|") };
+}
+
+/** The results of a part run again in part: the new results replace the old ones of the same tests. */
+export function mergeResults(old: readonly TestResult[], again: readonly TestResult[]): TestResult[] {
+  const replaced = new Set(again.map((r) => r.name));
+  return [...old.filter((r) => !replaced.has(r.name)), ...again].sort((a, b) => a.name.localeCompare(b.name));
+}
+
 export function selects(part: Part, specName: string): boolean {
   return new RegExp(part.focus).test(specName) && !(part.skip !== "^$" && new RegExp(part.skip).test(specName));
+}
+
+/** The [Conformance] specs' names, from `e2e.test --list-conformance-tests` (YAML). */
+export function conformanceCodenames(listYaml: string): string[] {
+  const entries = parse(listYaml) as { codename?: unknown }[];
+  return entries.map((e) => e.codename).filter((c): c is string => typeof c === "string");
 }
 
 export type Status = "passed" | "failed" | "skipped";
@@ -35,7 +56,7 @@ export interface TestResult {
   readonly name: string;
   readonly status: Status;
   readonly seconds: number;
-  /** The first line of the failure or skip message. */
+  /** The failure or skip message on one line, cut at 300 characters. */
   readonly reason: string;
 }
 
@@ -63,7 +84,7 @@ export function parseJunit(xml: string, part: Part): TestResult[] {
     const skipped = /<skipped\b/.test(body);
     const state: Status = failed || (status !== undefined && !["passed", "skipped"].includes(status)) ? "failed" : skipped || status === "skipped" ? "skipped" : "passed";
     const message = body.match(/<(?:failure|error|skipped)\b[^>]*?message="([^"]*)"/)?.[1] ?? body.match(/<(?:failure|error)\b[^>]*>([^<]*)/)?.[1] ?? "";
-    results.push({ name, status: state, seconds: Number(attribute(tag, "time") ?? 0), reason: unescape(message).trim().split("\n")[0]!.slice(0, 300) });
+    results.push({ name, status: state, seconds: Number(attribute(tag, "time") ?? 0), reason: unescape(message).replace(/\s+/g, " ").trim().slice(0, 300) });
   }
   return results.sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -89,19 +110,24 @@ export function counts(results: readonly TestResult[]): Record<Status, number> {
   return c;
 }
 
-/** A Markdown table of every part that has results, then the tests that did not pass. */
-export function summaryMarkdown(parts: ReadonlyArray<{ part: Part; results: readonly TestResult[] }>): string {
+/**
+ * A Markdown table of every part that has results, with how many [Conformance] specs the suite
+ * has for it (a part that ran fewer shows), then the tests that did not pass.
+ */
+export function summaryMarkdown(parts: ReadonlyArray<{ part: Part; results: readonly TestResult[] }>, codenames: readonly string[]): string {
+  const inSuite = (part: Part) => codenames.filter((name) => selects(part, name)).length;
   const rows = parts.map(({ part, results }) => {
     const c = counts(results);
-    return `| ${part.name} | ${c.passed} | ${c.failed} | ${c.skipped} |`;
+    return `| ${part.name} | ${inSuite(part)} | ${c.passed} | ${c.failed} | ${c.skipped} |`;
   });
   const total = counts(parts.flatMap((p) => p.results));
+  const totalInSuite = parts.reduce((sum, { part }) => sum + inSuite(part), 0);
   const notPassed = parts.flatMap(({ part, results }) => results.filter((r) => r.status !== "passed").map((r) => `- ${r.status}: \`${part.name}\` ${r.name}${r.reason ? ` — ${r.reason}` : ""}`));
   return [
-    "| part | passed | failed | skipped |",
-    "|---|---|---|---|",
+    "| part | in the suite | passed | failed | skipped |",
+    "|---|---|---|---|---|",
     ...rows,
-    `| **total** | **${total.passed}** | **${total.failed}** | **${total.skipped}** |`,
+    `| **total** | **${totalInSuite}** | **${total.passed}** | **${total.failed}** | **${total.skipped}** |`,
     "",
     notPassed.length ? "Did not pass:\n" : "Every test that ran passed.",
     ...notPassed,

@@ -1,8 +1,9 @@
-// npm run conformance [-- <area>... | <area>-serial...] [--procs N] [--rerun]
+// npm run conformance [-- <area>... | <area>-serial...] [--procs N] [--rerun | --failed]
 // The upstream Kubernetes conformance suite (e2e.test, built here at the cluster's version)
 // on the local HA cluster from `npm run local:up`, brought up if it is not. Runs area by area,
 // the [Serial] specs of each on their own; a part whose results are in docs/conformance/results
-// is not run again unless --rerun. Raw logs and JUnit stay in the run folder.
+// is not run again unless --rerun; --failed runs again only the tests on record as failed.
+// Raw logs and JUnit stay in the run folder.
 import { spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,8 +14,9 @@ import { BIN_DIR, binaryPath, buildToolchain } from "../toolchain/build";
 import { buildAndPush, imageName } from "../cluster/images";
 import { PUSH_REGISTRY } from "../cluster/local-cluster";
 import { LOCAL_DIR, upLocalCluster } from "../cluster/local-up";
+import { ensureBusybox } from "./busybox";
 import { conformanceImages, ensureE2eRootfs } from "./images";
-import { AREAS, counts, formatResults, parseJunit, parseResults, partsOf, summaryMarkdown, type Area, type Part } from "./report";
+import { AREAS, conformanceCodenames, counts, formatResults, mergeResults, narrowed, parseJunit, parseResults, partsOf, summaryMarkdown, type Area, type Part, type TestResult } from "./report";
 
 export const RESULTS_DIR = join(ROOT, "docs/conformance/results");
 const RUN_DIR = process.env.DRYDOCK_CONFORMANCE_DIR ?? "/var/tmp/drydock-conformance";
@@ -28,6 +30,7 @@ interface Options {
   parts: Part[];
   procs: number;
   rerun: boolean;
+  failed: boolean;
 }
 
 export function parseArgs(args: readonly string[]): Options {
@@ -35,9 +38,11 @@ export function parseArgs(args: readonly string[]): Options {
   const wanted: Part[] = [];
   let procs = DEFAULT_PROCS;
   let rerun = false;
+  let failed = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === "--rerun") rerun = true;
+    else if (arg === "--failed") failed = true;
     else if (arg === "--procs") {
       procs = Number(args[++i]);
       if (!Number.isInteger(procs) || procs < 1 || procs > 8) throw new Error("--procs: give a whole number from 1 to 8");
@@ -48,7 +53,8 @@ export function parseArgs(args: readonly string[]): Options {
       wanted.push(part);
     }
   }
-  return { parts: wanted.length ? wanted : all, procs, rerun };
+  if (rerun && failed) throw new Error("--rerun runs whole parts again, --failed only their failed tests: give one");
+  return { parts: wanted.length ? wanted : all, procs, rerun, failed };
 }
 
 const resultsFile = (part: Part) => join(RESULTS_DIR, `${part.name}.tsv`);
@@ -64,8 +70,9 @@ async function clusterKubeconfig(): Promise<string> {
 }
 
 /** The images the suite pulls, built and pushed (cached); each must be one e2e.test names. */
-function pushImages(): void {
-  const images = conformanceImages(ensureE2eRootfs(debianMirror()));
+export function pushImages(): void {
+  const mirror = debianMirror();
+  const images = conformanceImages(ensureE2eRootfs(mirror), ensureBusybox(mirror));
   const listed = new Set(runOk(binaryPath("e2e.test", "conformance"), ["--list-images"]).split("\n"));
   for (const image of images.filter((i) => i.push !== false)) {
     if (!listed.has(`registry.k8s.io/${imageName(image)}`)) throw new Error(`image ${imageName(image)} is not one e2e.test --list-images names: the recipe is stale`);
@@ -77,8 +84,9 @@ function pushImages(): void {
 }
 
 /** Runs one part with ginkgo; progress goes to the console once a minute, everything to the log. */
-async function runPart(part: Part, kubeconfig: string, procs: number): Promise<void> {
-  const dir = join(RUN_DIR, part.name);
+async function runPart(part: Part, kubeconfig: string, procs: number, again: readonly TestResult[] = []): Promise<void> {
+  const dir = join(RUN_DIR, again.length ? `${part.name}-failed` : part.name);
+  if (again.length) part = narrowed(part, again.map((r) => r.name));
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, "e2e.log");
@@ -94,17 +102,22 @@ async function runPart(part: Part, kubeconfig: string, procs: number): Promise<v
   const child = spawn(binaryPath("ginkgo", "conformance"), args, { env: { ...process.env, PATH: `${BIN_DIR}:${process.env.PATH ?? ""}`, KUBECONFIG: kubeconfig }, stdio: ["ignore", "pipe", "pipe"] });
   let done = 0;
   let pending = "";
-  const scan = (chunk: Buffer) => {
+  let failure = "";
+  const scan = (chunk: string) => {
     out.write(chunk);
-    const text = pending + chunk.toString("utf8");
+    done += chunk.split("•").length - 1; // a finished spec: • alone when it passed, at a report's start otherwise
+    const text = pending + chunk;
     const lines = text.split("\n");
     pending = lines.pop() ?? "";
     for (const line of lines) {
-      if (/^•/.test(line)) done += 1;
-      const failed = line.match(/^• \[(FAILED|PANICKED|TIMEDOUT|INTERRUPTED)\]/);
-      if (failed) log(`${part.name}: ${failed[1]}: ${line.replace(/^• \[[A-Z]+\]\s*(\[[\d.]+ seconds\])?\s*/, "")}`);
+      if (failure && line.trim()) {
+        log(`${part.name}: ${failure}: ${line.trim()}`); // the line after the report's first names the spec
+        failure = "";
+      }
+      failure = line.match(/^• \[(FAILED|PANICKED|TIMEDOUT|INTERRUPTED)\]/)?.[1] ?? failure;
     }
   };
+  child.stdout.setEncoding("utf8"); // whole characters: • is three bytes
   child.stdout.on("data", scan);
   child.stderr.on("data", (chunk: Buffer) => out.write(chunk));
   const progress = setInterval(() => log(`${part.name}: ${done} specs finished, ${((Date.now() - started) / 60_000).toFixed(0)} min`), 60_000);
@@ -115,15 +128,18 @@ async function runPart(part: Part, kubeconfig: string, procs: number): Promise<v
   if (!existsSync(junit)) throw new Error(`${part.name}: ginkgo exited ${code} without a JUnit report; see ${logFile}`);
   const results = parseJunit(readFileSync(junit, "utf8"), part);
   mkdirSync(RESULTS_DIR, { recursive: true });
-  writeFileSync(resultsFile(part), formatResults(results));
+  const onRecord = again.length ? parseResults(readFileSync(resultsFile(part), "utf8")) : [];
+  writeFileSync(resultsFile(part), formatResults(again.length ? mergeResults(onRecord, results) : results));
   const c = counts(results);
   log(`${part.name}: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped in ${((Date.now() - started) / 60_000).toFixed(1)} min (ginkgo exit ${code})`);
 }
 
 function writeSummary(): void {
   const parts = AREAS.flatMap(partsOf).filter((p) => existsSync(resultsFile(p))).map((part) => ({ part, results: parseResults(readFileSync(resultsFile(part), "utf8")) }));
-  const version = runOk(binaryPath("e2e.test", "conformance"), ["--version"]).trim();
-  writeFileSync(join(RESULTS_DIR, "..", "summary.md"), `# Conformance results (generated by npm run conformance)\n\ne2e.test ${version}. Per-test lists: results/<part>.tsv (status, seconds, name, reason).\n\n${summaryMarkdown(parts)}`);
+  const e2e = binaryPath("e2e.test", "conformance");
+  const version = runOk(e2e, ["--version"]).trim();
+  const codenames = conformanceCodenames(runOk(e2e, ["--list-conformance-tests"]));
+  writeFileSync(join(RESULTS_DIR, "..", "summary.md"), `# Conformance results (generated by npm run conformance)\n\ne2e.test ${version}: ${codenames.length} [Conformance] specs. Per-test lists: results/<part>.tsv (status, seconds, name, reason).\n\n${summaryMarkdown(parts, codenames)}`);
   log(`summary: ${join(RESULTS_DIR, "..", "summary.md")}`);
 }
 
@@ -134,6 +150,12 @@ async function main(): Promise<void> {
   const kubeconfig = await clusterKubeconfig();
   pushImages();
   for (const part of options.parts) {
+    if (options.failed) {
+      const failedBefore = existsSync(resultsFile(part)) ? parseResults(readFileSync(resultsFile(part), "utf8")).filter((r) => r.status === "failed") : [];
+      if (failedBefore.length) await runPart(part, kubeconfig, options.procs, failedBefore);
+      else log(`${part.name}: no failed tests on record`);
+      continue;
+    }
     if (!options.rerun && existsSync(resultsFile(part))) {
       log(`${part.name}: results on record, not run again (--rerun to run it)`);
       continue;
