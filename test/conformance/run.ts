@@ -69,18 +69,37 @@ async function clusterKubeconfig(): Promise<string> {
   return upLocalCluster();
 }
 
-/** The images the suite pulls, built and pushed (cached); each must be one e2e.test names. */
-export function pushImages(): void {
+/** The images the suite pulls, built and pushed (cached); each must be one e2e.test names. Returns their names and the set's key. */
+export function pushImages(): { names: string[]; key: string } {
   const mirror = debianMirror();
   const images = conformanceImages(ensureE2eRootfs(mirror), ensureBusybox(mirror));
+  const pushed = images.filter((i) => i.push !== false).map((i) => `registry.k8s.io/${imageName(i)}`);
   const listed = new Set(runOk(binaryPath("e2e.test", "conformance"), ["--list-images"]).split("\n"));
-  for (const image of images.filter((i) => i.push !== false)) {
-    if (!listed.has(`registry.k8s.io/${imageName(image)}`)) throw new Error(`image ${imageName(image)} is not one e2e.test --list-images names: the recipe is stale`);
+  for (const name of pushed) {
+    if (!listed.has(name)) throw new Error(`image ${name} is not one e2e.test --list-images names: the recipe is stale`);
   }
   const work = join(RUN_DIR, "images");
   mkdirSync(work, { recursive: true });
-  buildAndPush(images, work, PUSH_REGISTRY, log);
+  const key = buildAndPush(images, work, PUSH_REGISTRY, log);
   rmSync(work, { recursive: true, force: true });
+  return { names: pushed, key };
+}
+
+/**
+ * When the images changed since the cluster last ran the suite, the nodes' copies under the same
+ * names are stale (pods pull if not present): remove them so the new ones are pulled.
+ */
+function forgetStaleImages(kubeconfig: string, images: { names: string[]; key: string }): void {
+  const stamp = join(RUN_DIR, "images.key");
+  const before = existsSync(stamp) ? readFileSync(stamp, "utf8").trim() : "";
+  if (before && before !== images.key) {
+    const addresses = runOk(binaryPath("kubectl"), [`--kubeconfig=${kubeconfig}`, "get", "nodes", "-o", "jsonpath={.items[*].status.addresses[?(@.type=='InternalIP')].address}"]).split(/\s+/).filter(Boolean);
+    for (const address of addresses) {
+      const removed = run("ssh", ["-i", join(LOCAL_DIR, "id_ed25519"), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", `root@${address}`, `crictl rmi ${images.names.join(" ")} 2>/dev/null; true`], { timeoutMs: 120_000 });
+      log(`images changed since the last run: removed the old copies on ${address} (exit ${removed.code})`);
+    }
+  }
+  writeFileSync(stamp, `${images.key}\n`);
 }
 
 /** Runs one part with ginkgo; progress goes to the console once a minute, everything to the log. */
@@ -132,6 +151,7 @@ async function runPart(part: Part, kubeconfig: string, procs: number, again: rea
   writeFileSync(resultsFile(part), formatResults(again.length ? mergeResults(onRecord, results) : results));
   const c = counts(results);
   log(`${part.name}: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped in ${((Date.now() - started) / 60_000).toFixed(1)} min (ginkgo exit ${code})`);
+  if (c.failed > 0) process.exitCode = 1; // the run goes on with the next part; the command says it failed
 }
 
 function writeSummary(): void {
@@ -148,7 +168,7 @@ async function main(): Promise<void> {
   buildToolchain(log);
   mkdirSync(RUN_DIR, { recursive: true });
   const kubeconfig = await clusterKubeconfig();
-  pushImages();
+  forgetStaleImages(kubeconfig, pushImages());
   for (const part of options.parts) {
     if (options.failed) {
       const failedBefore = existsSync(resultsFile(part)) ? parseResults(readFileSync(resultsFile(part), "utf8")).filter((r) => r.status === "failed") : [];
