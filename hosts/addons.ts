@@ -34,6 +34,9 @@ export function rbacManifest(): Manifest {
       clusterRoleBinding("kubeadm:cluster-admins", "cluster-admin", [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: ADMIN_ORG }]),
       // The API server reaches kubelets (logs, exec, metrics) with exactly these rights.
       clusterRoleBinding("drydock:apiserver-kubelet-api-admin", "system:kubelet-api-admin", [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "kube-apiserver-kubelet-client" }]),
+      // Kubelets renew their own client certificates: the CSR approver approves a node's renewal
+      // for itself when its group may create selfnodeclient requests (kubeadm binds the same).
+      clusterRoleBinding("drydock:node-autoapprove-certificate-rotation", "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:nodes" }]),
     ],
   };
 }

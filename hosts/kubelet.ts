@@ -65,8 +65,11 @@ export function kubeletConfig(spec: ClusterSpec, host: PlannedHost, clusterDNS: 
     tlsPrivateKeyFile: `${KUBELET_PKI_DIR}/kubelet.key`,
     tlsMinVersion: "VersionTLS12",
     tlsCipherSuites: KUBERNETES_CIPHER_SUITES,
-    // drydock issues and rotates kubelet certificates itself.
-    rotateCertificates: false,
+    // The client certificate: drydock issues the first; the kubelet renews it through the CSR API
+    // before it expires (the controller manager signs; 00-rbac.yaml lets system:nodes' renewals be
+    // approved), so a cluster nobody runs pulumi up on keeps its nodes. The serving certificate stays
+    // drydock's: serving CSRs need an approver Kubernetes does not ship (pki.renewBeforeDays renews it).
+    rotateCertificates: true,
     serverTLSBootstrap: false,
     protectKernelDefaults: true,
     makeIPTablesUtilChains: true,
@@ -132,6 +135,24 @@ install -d -m 0700 "$(dirname ${link})"
 ln -sfn "$resolvers" ${link}`;
 }
 
+/** Where the kubelet keeps the client certificates it renewed (its default certDirectory). */
+export const KUBELET_RENEWED_CLIENT_CERTS = `${KUBELET_PKI_DIR}/kubelet-client-*.pem`;
+
+/**
+ * The kubelet prefers the client certificate it renewed over the one in its kubeconfig. That holds
+ * until drydock writes a new kubeconfig (a reissued certificate, a new CA, another endpoint):
+ * then the kubelet starts again from drydock's, or it would present one the cluster may not trust.
+ */
+export function dropRenewedClientCertificates(): string {
+  const stamp = `${KUBELET_PKI_DIR}/.drydock-kubeconfig.sha256`;
+  return `issued=$(sha256sum ${KUBECONFIG_PATHS.kubelet} | cut -d' ' -f1)
+if [ "$(cat ${stamp} 2>/dev/null)" != "$issued" ]; then
+  rm -f ${KUBELET_RENEWED_CLIENT_CERTS}
+  install -d -m 0700 ${KUBELET_PKI_DIR}
+  echo "$issued" > ${stamp}
+fi`;
+}
+
 export function kubeletStartStep(dependsOn: readonly string[]): StepDraft {
   return {
     name: "kubelet-start",
@@ -141,6 +162,7 @@ export function kubeletStartStep(dependsOn: readonly string[]): StepDraft {
     body: `
 install -d -m 0755 ${STATIC_POD_DIR}
 ${linkResolvers(KUBELET_RESOLV_CONF)}
+${dropRenewedClientCertificates()}
 systemctl daemon-reload
 systemctl enable kubelet
 systemctl restart kubelet`,

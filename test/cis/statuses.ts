@@ -14,12 +14,11 @@ export const POSITIONS: Readonly<Record<string, Position>> = {
   "1.2.20": { status: "manual", note: "--request-timeout keeps the upstream default (60s); the benchmark leaves the value to the operator." },
   "3.1.1": { status: "manual", note: "Users: drydock's admin and break-glass kubeconfigs use client certificates (as kubeadm's do). Give people OIDC identities (AuthenticationConfiguration jwt) and keep the admin kubeconfig for automation; there is no spec field for OIDC yet." },
   "3.1.2": { status: "manual", note: "Service-account tokens are not used for people by drydock." },
-  "3.1.3": { status: "manual", note: "drydock issues every kubelet certificate itself; bootstrap tokens are not used." },
+  "3.1.3": { status: "manual", note: "drydock issues each kubelet's first client certificate and its serving certificate; kubelets renew their client certificates through the CSR API. Bootstrap tokens are not used." },
   "3.2.2": { status: "manual", note: "The policy drops health probes and events, records Secrets, ConfigMaps and token requests at Metadata only (never bodies), reads at Metadata, RBAC changes with bodies, and every other write at Request." },
   "4.1.3": { status: "not-applicable", note: "kube-proxy runs as a DaemonSet; its kubeconfig is a ConfigMap mounted read-only and holds no key (it uses its service-account token)." },
   "4.1.4": { status: "not-applicable", note: "As 4.1.3." },
   "4.2.7": { status: "deviates", note: "--hostname-override pins the node name to the planned one, which the node's certificates (CN=system:node:<name>) and the Node authorizer depend on; cloud hostnames differ from it." },
-  "4.2.10": { status: "deviates", note: "rotateCertificates is false because drydock issues and renews kubelet client and serving certificates itself (pki.renewBeforeDays, pki.rotation), signed by the cluster CA so the API server and metrics-server verify kubelets." },
 };
 
 /** Notes for held recommendations that a spec field can turn off. */
@@ -36,5 +35,6 @@ export const HELD_NOTES: Readonly<Record<string, string>> = {
   "1.1.9": "With cni: bridge (the other CNIs write their own files).",
   "1.1.10": "As 1.1.9.",
   "3.2.1": "kubernetes.apiServer.auditLog.enabled (default true).",
+  "4.2.10": "Kubelets renew their client certificates through the CSR API (signed by the controller manager with the cluster CA; renewals for the node itself approved for system:nodes). drydock issues the first one, and the serving certificate (serverTLSBootstrap would need a serving-CSR approver).",
   "1.4.1": "enableProfiling: false in the KubeSchedulerConfiguration (the --profiling flag is deprecated and ignored with --config).",
 };

@@ -7,6 +7,7 @@
 // the toolchain's kubectl and the stack's admin kubeconfig.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -105,6 +106,38 @@ test("pulumi up creates the machines and a cluster whose five nodes turn Ready",
   );
   log(`pulumi up to all nodes Ready: ${((Date.now() - started) / 1000).toFixed(0)} s`);
   log(await kubectlOk("get", "nodes", "-o", "wide"));
+});
+
+test("every kubelet renews its client certificate through an approved CSR and uses the renewed one", { timeout: 5 * 60_000 }, async () => {
+  assert.ok(kubeconfig, "needs the cluster");
+  // A kubelet that starts from drydock's certificate asks for a renewal at once (CIS 4.2.10).
+  const issued = new Map<string, string>();
+  await waitFor(
+    "an issued kubelet client CSR per node",
+    async () => {
+      const csrs = JSON.parse((await kubectl("get", "csr", "-o", "json")).stdout || "{\"items\":[]}").items as any[];
+      for (const csr of csrs) {
+        const approved = (csr.status?.conditions ?? []).some((c: any) => c.type === "Approved" && c.status === "True");
+        if (csr.spec.signerName === "kubernetes.io/kube-apiserver-client-kubelet" && approved && csr.status?.certificate) issued.set(csr.spec.username, Buffer.from(csr.status.certificate, "base64").toString("utf8"));
+      }
+      return MACHINES.every((m) => issued.has(`system:node:${m}`));
+    },
+    60,
+    2000,
+  );
+  for (const machine of MACHINES) {
+    const pem = issued.get(`system:node:${machine}`)!;
+    const cert = new X509Certificate(pem);
+    assert.match(cert.subject, new RegExp(`CN=system:node:${machine}`), machine);
+    assert.match(cert.subject, /O=system:nodes/, machine);
+    // Only the certificate part of the kubelet's current pair is read; its key stays on the node.
+    const address = nodes.find((n) => n.name === machine)!.address;
+    const current = () => ssh(address, "sed -n '/BEGIN CERTIFICATE/,/END CERTIFICATE/p' /var/lib/kubelet/pki/kubelet-client-current.pem");
+    // The kubelet writes the issued certificate a moment after the CSR has it.
+    await waitFor(`${machine} on its renewed certificate`, async () => (await current()).stdout.trim() === pem.trim(), 30, 1000);
+  }
+  const ready = await kubectlOk("get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}");
+  for (const machine of MACHINES) assert.match(ready, new RegExp(`${machine}=True`), `${machine} Ready on its renewed certificate`);
 });
 
 test("pods run on both workers; exec, logs, pod-to-pod, ClusterIP, NodePort and DNS work", { timeout: 20 * 60_000 }, async () => {
