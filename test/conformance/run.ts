@@ -5,7 +5,7 @@
 // is not run again unless --rerun; --failed runs again only the tests on record as failed.
 // Raw logs and JUnit stay in the run folder.
 import { spawn } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run, runOk } from "../integration/helpers";
 import { debianMirror } from "../e2e/machines";
@@ -155,6 +155,7 @@ async function runPart(part: Part, kubeconfig: string, procs: number, again: rea
 }
 
 function writeSummary(): void {
+  mkdirSync(RESULTS_DIR, { recursive: true });
   const parts = AREAS.flatMap(partsOf).filter((p) => existsSync(resultsFile(p))).map((part) => ({ part, results: parseResults(readFileSync(resultsFile(part), "utf8")) }));
   const e2e = binaryPath("e2e.test", "conformance");
   const version = runOk(e2e, ["--version"]).trim();
@@ -184,7 +185,6 @@ async function main(): Promise<void> {
     writeSummary();
   }
   writeSummary();
-  if (readdirSync(RESULTS_DIR).length === 0) log("no results yet");
 }
 
 if (require.main === module) {
