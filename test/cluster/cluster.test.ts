@@ -17,6 +17,7 @@ import { readLog } from "../e2e/engine";
 import { bridgeName, hostWideSysctls, readSysctl, removeNetwork, restoreSysctls } from "../../local/host";
 import { destroyMachine, machineNames, machineRunning, removeClusterFolder } from "../../local/machine";
 import { etcdctl } from "../../hosts/etcd";
+import { AUDIT_LOG_DIR } from "../../hosts/control-plane";
 import { configure, GATEWAY, MACHINES, openEngine, prepareLocalCluster, STACK, SUBNET, TOOLBOX, VIP } from "./local-cluster";
 
 const log = (line: string) => process.stderr.write(`# cluster: ${line}\n`);
@@ -184,7 +185,7 @@ test("pods run on both workers; exec, logs, pod-to-pod, ClusterIP, NodePort and 
   assert.ok(coredns.length > 0 && coredns.every((p) => p.status.containerStatuses?.[0]?.ready && p.status.containerStatuses[0].restartCount === 0), "CoreDNS Ready, never restarted (no loop)");
 });
 
-test("security: Secrets encrypted in etcd, anonymous requests refused, restricted namespaces refuse privileged pods", { timeout: 10 * 60_000 }, async () => {
+test("security: Secrets encrypted in etcd and audited without their data, anonymous requests refused, restricted namespaces refuse privileged pods, NodeRestriction holds", { timeout: 10 * 60_000 }, async () => {
   assert.ok(kubeconfig, "needs the cluster");
   await kubectlOk("create", "secret", "generic", "drydock-probe", "--from-literal=token=plain-text-value");
   const raw = await ssh(controlPlaneAddress(), `${etcdctl("get /registry/secrets/default/drydock-probe --print-value-only")} | head -c 64`);
@@ -202,6 +203,31 @@ test("security: Secrets encrypted in etcd, anonymous requests refused, restricte
   const refused = await kubectl("apply", "-f", join(workDir, "privileged.yaml"));
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /violates PodSecurity "restricted/);
+
+  // The audit log records the Secret's creation at Metadata level, never its data.
+  const controlPlanes = nodes.filter((n) => n.name.startsWith("cp-"));
+  const audited = async () => {
+    const logs = await Promise.all(controlPlanes.map((n) => ssh(n.address, `grep -h '"resource":"secrets"' ${AUDIT_LOG_DIR}/audit.log | grep '"name":"drydock-probe"' | grep '"verb":"create"' || true`)));
+    return logs.map((l) => l.stdout).join("");
+  };
+  await waitFor("the Secret's creation in an API server's audit log", async () => (await audited()).includes('"level":"Metadata"'), 30, 1000);
+  for (const n of controlPlanes) {
+    const leaked = await ssh(n.address, `grep -c plain-text-value ${AUDIT_LOG_DIR}/audit.log || true`);
+    assert.equal(leaked.stdout.trim(), "0", `${n.name}: a Secret's value in the audit log`);
+  }
+
+  // NodeRestriction: a kubelet's credentials change its own Node, not another's, and not the
+  // labels reserved for the control plane. Sent from worker-1 with its own client certificate.
+  const worker = nodes.find((n) => n.name === "worker-1")!;
+  const patchNode = async (node: string, label: string) => {
+    const body = JSON.stringify({ metadata: { labels: { [label]: "probe" } } });
+    const r = await ssh(worker.address, `curl -s -o /dev/null -w '%{http_code}' --cacert /etc/kubernetes/pki/ca.crt --cert /var/lib/kubelet/pki/kubelet-client-current.pem -X PATCH -H 'Content-Type: application/merge-patch+json' -d '${body}' https://${VIP}:8443/api/v1/nodes/${node}`);
+    return r.stdout;
+  };
+  assert.equal(await patchNode("worker-1", "drydock.test/probe"), "200", "a kubelet labels its own Node");
+  assert.equal(await patchNode("worker-2", "drydock.test/probe"), "403", "a kubelet cannot change another Node");
+  assert.equal(await patchNode("worker-1", "node-restriction.kubernetes.io/probe"), "403", "nor give itself a label reserved by NodeRestriction");
+  await kubectlOk("label", "node", "worker-1", "drydock.test/probe-");
 });
 
 test("failover: the VIP holder powers off; kubectl through the VIP answers again within seconds, etcd keeps quorum", { timeout: 10 * 60_000 }, async () => {
