@@ -136,7 +136,7 @@ ln -sfn "$resolvers" ${link}`;
 }
 
 /** Where the kubelet keeps the client certificates it renewed (its default certDirectory). */
-export const KUBELET_RENEWED_CLIENT_CERTS = `${KUBELET_PKI_DIR}/kubelet-client-*.pem`;
+const KUBELET_RENEWED_CLIENT_CERTS = `${KUBELET_PKI_DIR}/kubelet-client-*.pem`;
 
 /**
  * The kubelet prefers the client certificate it renewed over the one in its kubeconfig. That holds

@@ -2,7 +2,7 @@
 // shared read-only by every machine (each boots through an overlay of its own).
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { osPackages } from "../hosts/os";
 import { runOk } from "./run";
 
@@ -48,24 +48,45 @@ export function rootfsPath(mirror: string): string {
   return join(ROOTFS_CACHE, `${ROOTFS_SUITE}-${rootfsKey(mirror)}`);
 }
 
-/** The cached root file system, built when missing (a few minutes, once). */
-export function ensureRootfs(mirror: string): string {
-  const dir = rootfsPath(mirror);
+export interface Debootstrap {
+  readonly suite: string;
+  readonly packages: readonly string[];
+  /** A function when finding the mirror may fail: asked only when there is something to build. */
+  readonly mirror: string | (() => string);
+  readonly timeoutMs?: number;
+  /** Told once, when the build starts. */
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * A Debian root file system built once with debootstrap into dir and kept there: prepare runs on
+ * it before it is marked complete, and a build cut short never stands under dir's name.
+ */
+export function debootstrapOnce(dir: string, build: Debootstrap, prepare: (root: string) => void): string {
   if (existsSync(join(dir, ".complete"))) return dir;
-  mkdirSync(ROOTFS_CACHE, { recursive: true });
+  mkdirSync(dirname(dir), { recursive: true });
   const building = `${dir}.building-${process.pid}`;
   rmSync(building, { recursive: true, force: true });
-  runOk("debootstrap", ["--variant=minbase", `--include=${ROOTFS_PACKAGES.join(",")}`, ROOTFS_SUITE, building, mirror], { timeoutMs: 30 * 60_000 });
-  // The machine's name becomes its host name; drydock starts the VIP's services itself.
-  rmSync(join(building, "etc/hostname"), { force: true });
-  writeFileSync(join(building, "etc/hosts"), "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n");
-  writeFileSync(join(building, "etc/systemd/system/drydock-cgroups.service"), CGROUP_REMOUNT_UNIT);
-  runOk("chroot", [building, "systemctl", "enable", "drydock-cgroups.service"]);
-  runOk("chroot", [building, "systemctl", "disable", "haproxy.service", "keepalived.service"]);
-  // Every machine gets host keys of its own at creation.
-  runOk("sh", ["-c", `rm -f ${building}/etc/ssh/ssh_host_*`]);
+  build.log?.(`debootstrap ${build.suite} into ${dir}`);
+  const mirror = typeof build.mirror === "function" ? build.mirror() : build.mirror;
+  runOk("debootstrap", ["--variant=minbase", `--include=${build.packages.join(",")}`, build.suite, building, mirror], { timeoutMs: build.timeoutMs ?? 30 * 60_000 });
+  prepare(building);
   writeFileSync(join(building, ".complete"), `${new Date().toISOString()}\n`);
   rmSync(dir, { recursive: true, force: true });
   renameSync(building, dir);
   return dir;
+}
+
+/** The cached root file system, built when missing (a few minutes, once). */
+export function ensureRootfs(mirror: string): string {
+  return debootstrapOnce(rootfsPath(mirror), { suite: ROOTFS_SUITE, packages: ROOTFS_PACKAGES, mirror }, (root) => {
+    // The machine's name becomes its host name; drydock starts the VIP's services itself.
+    rmSync(join(root, "etc/hostname"), { force: true });
+    writeFileSync(join(root, "etc/hosts"), "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n");
+    writeFileSync(join(root, "etc/systemd/system/drydock-cgroups.service"), CGROUP_REMOUNT_UNIT);
+    runOk("chroot", [root, "systemctl", "enable", "drydock-cgroups.service"]);
+    runOk("chroot", [root, "systemctl", "disable", "haproxy.service", "keepalived.service"]);
+    // Every machine gets host keys of its own at creation.
+    runOk("sh", ["-c", `rm -f ${root}/etc/ssh/ssh_host_*`]);
+  });
 }

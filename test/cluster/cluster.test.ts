@@ -45,6 +45,12 @@ async function kubectlWait(timeoutMs: number, ...args: string[]): Promise<string
 /** cp-1's address, as the stack's nodes output has it. */
 let nodes: { name: string; address: string }[] = [];
 const controlPlaneAddress = () => nodes.find((n) => n.name === "cp-1")!.address;
+const controlPlaneNodes = () => nodes.filter((n) => n.name.startsWith("cp-"));
+/** Whether every machine's node reports Ready. */
+async function allNodesReady(): Promise<boolean> {
+  const r = await kubectl("get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}");
+  return MACHINES.every((m) => r.stdout.includes(`${m}=True`));
+}
 const ssh = (address: string, command: string) =>
   runAsync("ssh", ["-i", sshKey, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", `root@${address}`, command], { timeoutMs: 60_000 });
 
@@ -96,15 +102,7 @@ test("pulumi up creates the machines and a cluster whose five nodes turn Ready",
   nodes = up.outputs.nodes!.value as typeof nodes;
   kubeconfig = join(workDir, "admin.kubeconfig");
   writeFileSync(kubeconfig, up.outputs.adminKubeconfig!.value as string, { mode: 0o600 });
-  await waitFor(
-    "five Ready nodes",
-    async () => {
-      const r = await kubectl("get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}");
-      return MACHINES.every((m) => r.stdout.includes(`${m}=True`));
-    },
-    120,
-    5000,
-  );
+  await waitFor("five Ready nodes", allNodesReady, 120, 5000);
   log(`pulumi up to all nodes Ready: ${((Date.now() - started) / 1000).toFixed(0)} s`);
   log(await kubectlOk("get", "nodes", "-o", "wide"));
 });
@@ -137,8 +135,7 @@ test("every kubelet renews its client certificate through an approved CSR and us
     // The kubelet writes the issued certificate a moment after the CSR has it.
     await waitFor(`${machine} on its renewed certificate`, async () => (await current()).stdout.trim() === pem.trim(), 30, 1000);
   }
-  const ready = await kubectlOk("get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}");
-  for (const machine of MACHINES) assert.match(ready, new RegExp(`${machine}=True`), `${machine} Ready on its renewed certificate`);
+  assert.ok(await allNodesReady(), "every node Ready on its renewed certificate");
 });
 
 test("pods run on both workers; exec, logs, pod-to-pod, ClusterIP, NodePort and DNS work", { timeout: 20 * 60_000 }, async () => {
@@ -205,7 +202,7 @@ test("security: Secrets encrypted in etcd and audited without their data, anonym
   assert.match(refused.stderr, /violates PodSecurity "restricted/);
 
   // The audit log records the Secret's creation at Metadata level, never its data.
-  const controlPlanes = nodes.filter((n) => n.name.startsWith("cp-"));
+  const controlPlanes = controlPlaneNodes();
   const audited = async () => {
     const logs = await Promise.all(controlPlanes.map((n) => ssh(n.address, `grep -h '"resource":"secrets"' ${AUDIT_LOG_DIR}/audit.log | grep '"name":"drydock-probe"' | grep '"verb":"create"' || true`)));
     return logs.map((l) => l.stdout).join("");
@@ -232,7 +229,7 @@ test("security: Secrets encrypted in etcd and audited without their data, anonym
 
 test("failover: the VIP holder powers off; kubectl through the VIP answers again within seconds, etcd keeps quorum", { timeout: 10 * 60_000 }, async () => {
   assert.ok(kubeconfig, "needs the cluster");
-  const controlPlanes = nodes.filter((n) => n.name.startsWith("cp-"));
+  const controlPlanes = controlPlaneNodes();
   const holds = async (n: { address: string }) => (await ssh(n.address, "ip -br addr show eth0")).stdout.includes(` ${VIP}/32`);
   const holder = (await Promise.all(controlPlanes.map(async (n) => ((await holds(n)) ? n : null)))).find((n) => n !== null);
   assert.ok(holder, "one control plane holds the VIP");
@@ -252,10 +249,7 @@ test("failover: the VIP holder powers off; kubectl through the VIP answers again
   await waitFor(`${holder.name} powered off`, () => !machineRunning({ cluster: STACK, name: holder.name }), 180, 1000);
   const up = await engine.up();
   assert.deepEqual(up.summary.resourceChanges, { same: up.summary.resourceChanges!.same!, update: 1 }, `only ${holder.name}'s machine changes: ${JSON.stringify(up.summary.resourceChanges)}`);
-  await waitFor("every node Ready again", async () => {
-    const r = await kubectl("get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}");
-    return MACHINES.every((m) => r.stdout.includes(`${m}=True`));
-  }, 60, 5000);
+  await waitFor("every node Ready again", allNodesReady, 60, 5000);
   const members = await ssh(holder.address, etcdctl("endpoint health", controlPlanes.map((n) => `https://${n.address}:2379`).join(",")));
   assert.equal(members.code, 0, `all three etcd members healthy again: ${members.stdout}${members.stderr}`);
 });

@@ -57,8 +57,13 @@ export interface ImageVersions {
   readonly coredns: string;
 }
 
+/** The k8s.io/kubernetes source the toolchain's kubernetes module pins (Go's module cache). */
+export function kubernetesSourceDir(): string {
+  return runOk("go", ["-C", join(TOOLCHAIN_DIR, "kubernetes"), "list", "-m", "-f", "{{.Dir}}", "k8s.io/kubernetes"]).trim();
+}
+
 function pauseBinary(work: string, pause: string): string {
-  const dir = runOk("go", ["-C", join(TOOLCHAIN_DIR, "kubernetes"), "list", "-m", "-f", "{{.Dir}}", "k8s.io/kubernetes"]).trim();
+  const dir = kubernetesSourceDir();
   const out = join(work, "pause");
   // As build/pause/Makefile: CFLAGS = -Os -Wall -Werror -static -DVERSION=v$(TAG)-$(REV)
   runOk("gcc", ["-Os", "-Wall", "-Werror", "-static", `-DVERSION=v${pause}-0`, "-o", out, join(dir, "build/pause/linux/pause.c")]);
@@ -125,8 +130,9 @@ export function buildAndPush(images: readonly Image[], work: string, push: strin
     };
     for (const folder of image.folders ?? []) mkdirSync(join(rootfs, folder), { recursive: true, mode: 0o755 });
     for (const [target, source] of Object.entries(image.files)) {
-      copyFileSync(source, at(target));
-      chmodSync(join(rootfs, target), image.modes?.[target] ?? 0o755);
+      const path = at(target);
+      copyFileSync(source, path);
+      chmodSync(path, image.modes?.[target] ?? 0o755);
     }
     for (const [target, text] of Object.entries(image.contents ?? {})) writeFileSync(at(target), text, { mode: 0o644 });
     for (const [target, pointsTo] of Object.entries(image.links ?? {})) symlinkSync(pointsTo, at(target));

@@ -5,7 +5,7 @@
 // source comes through apt (`apt-get source` from the machine's Debian mirror); the upstream
 // tarball inside is checked against its SHA-256.
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runOk } from "../integration/helpers";
 import { IMAGE_CACHE } from "../cluster/images";
@@ -46,7 +46,7 @@ export function ensureBusybox(mirror: string): string {
     runOk("make", ["-C", src, "-j2"], { timeoutMs: 20 * 60_000 });
     mkdirSync(dir, { recursive: true });
     copyFileSync(join(src, "busybox"), `${binary}.partial`);
-    runOk("mv", [`${binary}.partial`, binary]);
+    renameSync(`${binary}.partial`, binary);
     return binary;
   } finally {
     rmSync(work, { recursive: true, force: true });

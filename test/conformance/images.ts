@@ -4,35 +4,27 @@
 // Where upstream builds from Alpine or a release download, these are built from Debian
 // bookworm packages or from the same Go sources; docs/conformance.md says so per image.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runOk } from "../integration/helpers";
-import { binaryPath, TOOLCHAIN_DIR } from "../toolchain/build";
-import { IMAGE_CACHE, type Image } from "../cluster/images";
+import { binaryPath } from "../toolchain/build";
+import { IMAGE_CACHE, kubernetesSourceDir, type Image } from "../cluster/images";
+import { debootstrapOnce } from "../../local/rootfs";
 
 const E2E = "e2e-test-images";
 /** Debian packages for what the upstream images install from Alpine (agnhost's Dockerfile) or Debian (glibc-dns-testing's). */
-export const E2E_ROOTFS_PACKAGES = ["bash", "bind9-dnsutils", "curl", "netcat-openbsd", "iproute2", "iperf", "util-linux", "procps", "nginx-light", "ca-certificates"];
+const E2E_ROOTFS_PACKAGES = ["bash", "bind9-dnsutils", "curl", "netcat-openbsd", "iproute2", "iperf", "util-linux", "procps", "nginx-light", "ca-certificates"];
 /** Bump when the preparation below changes. */
 const E2E_ROOTFS_REVISION = 1;
 
 /** The Debian root file system the suite's images share as their first layer (cached). */
 export function ensureE2eRootfs(mirror: string): string {
   const key = createHash("sha256").update(JSON.stringify({ E2E_ROOTFS_PACKAGES, E2E_ROOTFS_REVISION, mirror })).digest("hex").slice(0, 12);
-  const dir = join(IMAGE_CACHE, `e2e-rootfs-${key}`);
-  if (existsSync(join(dir, ".complete"))) return dir;
-  const building = `${dir}.building-${process.pid}`;
-  rmSync(building, { recursive: true, force: true });
-  mkdirSync(IMAGE_CACHE, { recursive: true });
-  runOk("debootstrap", ["--variant=minbase", `--include=${E2E_ROOTFS_PACKAGES.join(",")}`, "bookworm", building, mirror], { timeoutMs: 30 * 60_000 });
-  // agnhost's Dockerfile: a user and group defined in the image (SupplementalGroups tests).
-  runOk("chroot", [building, "groupadd", "-g", "50000", "group-defined-in-image"]);
-  runOk("chroot", [building, "useradd", "-u", "1000", "-M", "-G", "group-defined-in-image", "user-defined-in-image"]);
-  runOk("sh", ["-c", `rm -rf ${building}/var/cache/apt/archives/*.deb ${building}/var/lib/apt/lists/*`]);
-  writeFileSync(join(building, ".complete"), `${new Date().toISOString()}\n`);
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(building, dir);
-  return dir;
+  return debootstrapOnce(join(IMAGE_CACHE, `e2e-rootfs-${key}`), { suite: "bookworm", packages: E2E_ROOTFS_PACKAGES, mirror }, (root) => {
+    // agnhost's Dockerfile: a user and group defined in the image (SupplementalGroups tests).
+    runOk("chroot", [root, "groupadd", "-g", "50000", "group-defined-in-image"]);
+    runOk("chroot", [root, "useradd", "-u", "1000", "-M", "-G", "group-defined-in-image", "user-defined-in-image"]);
+    runOk("sh", ["-c", `rm -rf ${root}/var/cache/apt/archives/*.deb ${root}/var/lib/apt/lists/*`]);
+  });
 }
 
 /** busybox's applets as links to the one static binary, all in /bin as the upstream image has them (tests run /bin/sysctl). */
@@ -54,7 +46,7 @@ const NGINX_INDEX = "<!DOCTYPE html>\n<html><head><title>Welcome to nginx!</titl
 
 /** Every image the [Conformance] tests pull, besides pause (the cluster's own, same name and tag). */
 export function conformanceImages(rootfs: string, busybox: string): Image[] {
-  const kubernetesDir = runOk("go", ["-C", join(TOOLCHAIN_DIR, "kubernetes"), "list", "-m", "-f", "{{.Dir}}", "k8s.io/kubernetes"]).trim();
+  const kubernetesDir = kubernetesSourceDir();
   const upstream = (path: string) => join(kubernetesDir, "test/images", path);
   const conformance = (name: string) => binaryPath(name, "conformance");
   const base: Image = { repository: "drydock/e2e-base", tag: "1", base: rootfs, files: {}, push: false };

@@ -7,8 +7,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { ProcessGroup, requireBinaries, run, runAsync, runOk, waitFor } from "../integration/helpers";
 import { createHash, X509Certificate } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, closeSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
+import { debootstrapOnce } from "../../local/rootfs";
 
 export const CACHE_DIR = process.env.DRYDOCK_E2E_CACHE ?? "/var/cache/drydock-e2e";
 const SUITE = "bookworm";
@@ -42,20 +43,11 @@ export function debianMirror(): string {
 /** The cached root file system, built with debootstrap when missing (about a minute). */
 export function ensureRootfs(log: (line: string) => void = () => undefined): string {
   const key = createHash("sha256").update(JSON.stringify({ SUITE, PACKAGES, ROOTFS_REVISION })).digest("hex").slice(0, 12);
-  const dir = join(CACHE_DIR, `${SUITE}-${key}`);
-  if (existsSync(join(dir, ".complete"))) return dir;
-  mkdirSync(CACHE_DIR, { recursive: true });
-  const building = `${dir}.building-${process.pid}`;
-  rmSync(building, { recursive: true, force: true });
-  log(`building the host root file system in ${dir} (debootstrap ${SUITE})`);
-  runOk("debootstrap", ["--variant=minbase", `--include=${PACKAGES.join(",")}`, SUITE, building, debianMirror()], { timeoutMs: 15 * 60_000 });
-  // The machine name becomes the host name; services a fresh server does not run stay off.
-  rmSync(join(building, "etc/hostname"), { force: true });
-  runOk("chroot", [building, "systemctl", "disable", "haproxy.service", "keepalived.service"]);
-  writeFileSync(join(building, ".complete"), `${new Date().toISOString()}\n`);
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(building, dir);
-  return dir;
+  return debootstrapOnce(join(CACHE_DIR, `${SUITE}-${key}`), { suite: SUITE, packages: PACKAGES, mirror: debianMirror, timeoutMs: 15 * 60_000, log }, (root) => {
+    // The machine name becomes the host name; services a fresh server does not run stay off.
+    rmSync(join(root, "etc/hostname"), { force: true });
+    runOk("chroot", [root, "systemctl", "disable", "haproxy.service", "keepalived.service"]);
+  });
 }
 
 export const LAN_NETNS = "dde-lan";
