@@ -1,7 +1,7 @@
 // Everything applied to the cluster once the API is up, in apply order, and the
 // steps on the first control-plane host that apply it and wait for the nodes.
 import { stringify } from "yaml";
-import type { PlannedHost } from "../spec/addresses";
+import { isKubernetesNode, type PlannedHost } from "../spec/addresses";
 import { artifactVersions } from "../spec/artifact-use";
 import { artifact } from "../spec/catalog";
 import { corednsManifest, kubeProxyManifest, metricsServerManifest, rbacManifest, type Manifest } from "./addons";
@@ -129,7 +129,7 @@ export function clusterSteps(
     ].join("\n"),
     check: null,
   });
-  const nodes = addresses.hosts.filter((h) => h.podCIDR !== null);
+  const nodes = addresses.hosts.filter((h) => isKubernetesNode(h.roles));
   const controlPlanes = addresses.hosts.filter((h) => h.roles.includes("controlPlane") && !h.roles.includes("worker"));
   steps.push({
     name: "nodes-ready",

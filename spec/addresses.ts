@@ -213,14 +213,8 @@ export function planAddresses(spec: ClusterSpec): AddressPlan {
     else apiEndpoint = { kind: "host", host: controlPlanes[0]?.address ?? null, port };
   }
 
-  // Pod ranges in host order: on hosts, the order written; on aws, control plane then pools.
-  const pods = mustCidr(spec.kubernetes.podCIDR);
-  const mask = spec.kubernetes.nodeCIDRMaskSize;
-  let next = 0;
-  const hosts = base.map((h) => ({
-    ...h,
-    podCIDR: isKubernetesNode(h.roles) ? formatCidr(subnet(pods, mask, next++)) : null,
-  }));
+  const ranges = podRanges(spec);
+  const hosts = base.map((h) => ({ ...h, podCIDR: ranges.get(h.name) ?? null }));
 
   return {
     hosts,
@@ -229,6 +223,40 @@ export function planAddresses(spec: ClusterSpec): AddressPlan {
     clusterDNS: clusterDNSIP(spec.kubernetes.serviceCIDR),
     subnets,
   };
+}
+
+/**
+ * How the pod range space is laid out for counted machines (aws, local): the control plane
+ * its own block, then one equal block per pool position, so a range depends only on the
+ * machine's role, pool and ordinal and never on how many machines other roles or pools have.
+ */
+export function podRangeBlocks(podCIDR: string, nodeCIDRMaskSize: number): { total: number; controlPlane: number; perPool: number } {
+  const total = 2 ** (nodeCIDRMaskSize - mustCidr(podCIDR).prefix);
+  const controlPlane = Math.max(1, Math.floor(total / 16));
+  return { total, controlPlane, perPool: Math.floor((total - controlPlane) / MAX_POOLS) };
+}
+
+/**
+ * The pod range drydock assigns each Kubernetes node: with the bridge CNI only (other CNIs'
+ * ranges come from the controller manager). aws and local: the node's slot in
+ * podRangeBlocks. hosts: the order of infrastructure.hosts (append to keep ranges).
+ */
+function podRanges(spec: ClusterSpec): Map<string, string> {
+  const ranges = new Map<string, string>();
+  if (spec.network.cni !== "bridge") return ranges;
+  const pods = mustCidr(spec.kubernetes.podCIDR);
+  const mask = spec.kubernetes.nodeCIDRMaskSize;
+  const at = (slot: number) => formatCidr(subnet(pods, mask, slot));
+  if (spec.infrastructure.provider === "hosts") {
+    spec.infrastructure.hosts.filter((h) => isKubernetesNode(h.roles)).forEach((h, i) => ranges.set(h.name, at(i)));
+    return ranges;
+  }
+  const blocks = podRangeBlocks(spec.kubernetes.podCIDR, mask);
+  for (let i = 0; i < spec.controlPlane.count; i++) ranges.set(nodeName("cp", i), at(i));
+  spec.workers.pools.forEach((pool, p) => {
+    for (let i = 0; i < pool.count; i++) ranges.set(workerName(pool, i), at(blocks.controlPlane + p * blocks.perPool + i));
+  });
+  return ranges;
 }
 
 export function kubernetesNodeCount(spec: ClusterSpec): number {

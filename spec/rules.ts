@@ -20,6 +20,7 @@ import {
   awsPoolSlotsPerZone,
   kubernetesNodeCount,
   maxPerZone,
+  podRangeBlocks,
   poolSlots,
 } from "./addresses";
 import { type Cidr, blockSize, cidrContains, cidrSize, cidrsOverlap, formatCidr, parseCidr, parseIPv4 } from "./ipv4";
@@ -104,6 +105,23 @@ function podRangeAdvice(pods: Cidr, mask: number, nodes: number): string {
   return `use kubernetes.podCIDR ${formatCidr({ base, prefix })} (${2 ** bits} ranges of /${mask}) or another /${prefix} disjoint from the other ranges`;
 }
 
+/** bridge on aws/local: every counted machine's range must fall in its role's or pool's block. */
+function checkPodRangeBlocks(spec: ClusterSpec, pods: Cidr, mask: number, report: Report): void {
+  if (spec.network.cni !== "bridge" || spec.infrastructure.provider === "hosts") return;
+  const blocks = podRangeBlocks(spec.kubernetes.podCIDR, mask);
+  const layout = `${spec.kubernetes.podCIDR} in /${mask} ranges gives the control plane ${blocks.controlPlane} and each of ${MAX_POOLS} pool positions ${blocks.perPool}, so no machine's range moves when another pool grows`;
+  // A range count T gives the control plane T/16 and each pool floor(15T/128).
+  const advice = (needed: number) => podRangeAdvice(pods, mask, needed);
+  if (spec.controlPlane.count > blocks.controlPlane) {
+    report("controlPlane.count", `${spec.controlPlane.count} nodes, but ${layout}; ${advice(spec.controlPlane.count * 16)}`);
+  }
+  spec.workers.pools.forEach((pool, i) => {
+    if (pool.count > blocks.perPool) {
+      report(`workers.pools[${i}].count`, `${pool.count} workers, but ${layout}; ${advice(Math.ceil((128 * pool.count) / 15))}`);
+    }
+  });
+}
+
 function checkCidrs(spec: ClusterSpec, report: Report): void {
   const pods = parseCidr(spec.kubernetes.podCIDR)!;
   const services = parseCidr(spec.kubernetes.serviceCIDR)!;
@@ -127,6 +145,8 @@ function checkCidrs(spec: ClusterSpec, report: Report): void {
     const nodes = kubernetesNodeCount(spec);
     if (ranges < nodes) {
       report("kubernetes.nodeCIDRMaskSize", `/${mask} ranges in ${spec.kubernetes.podCIDR} give ${ranges} node pod ranges but the cluster has ${nodes} Kubernetes nodes; ${podRangeAdvice(pods, mask, nodes)}`);
+    } else {
+      checkPodRangeBlocks(spec, pods, mask, report);
     }
   }
 

@@ -7,7 +7,8 @@ import { awsBase, hostsBase } from "../helpers";
 
 function bigAws(workers: number) {
   const input = awsBase();
-  input.kubernetes = { podCIDR: "10.128.0.0/12", nodeCIDRMaskSize: 24 };
+  input.network = { cni: "bridge" };
+  input.kubernetes = { podCIDR: "10.128.0.0/12", nodeCIDRMaskSize: 26 };
   input.workers = { pools: [{ name: "general", count: workers }] };
   return requireSpec(validateSpec(input));
 }
@@ -31,7 +32,7 @@ test("1000 workers: no two nodes share an address or a pod range, and ranges do 
       continue;
     }
     const range = parseCidr(h.podCIDR)!;
-    assert.equal(range.prefix, 24);
+    assert.equal(range.prefix, 26);
     assert.ok(cidrContains(pods, range.base), `${h.podCIDR} inside podCIDR`);
   }
 });
@@ -74,8 +75,9 @@ test("aws: pool slots per zone scale with the VPC", () => {
   assert.equal(awsPoolSlotsPerZone("10.0.0.0/22"), Math.floor((64 - 33) / 8));
 });
 
-test("hosts: addresses as given, pod ranges in host order, etcd-only hosts get none", () => {
+test("hosts: addresses as given, pod ranges (bridge) in host order, etcd-only hosts get none", () => {
   const input = hostsBase();
+  input.network = { cni: "bridge" };
   input.infrastructure.hosts = [
     { name: "e1", address: "192.168.1.1", roles: ["etcd"] },
     { name: "c1", address: "192.168.1.2", roles: ["controlPlane"] },

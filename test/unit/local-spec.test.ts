@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { validateSpec, type SpecResult } from "../../spec";
-import { planAddresses } from "../../spec/addresses";
+import { isKubernetesNode, planAddresses } from "../../spec/addresses";
 import { specToInput, type ClusterSpec } from "../../spec/normalize";
 import { containerdConfig } from "../../hosts/containerd";
 import { kubeletConfig, kubeletStartStep, KUBELET_RESOLV_CONF, linkResolvers } from "../../hosts/kubelet";
@@ -123,7 +123,7 @@ test("failCgroupV1 and restrict_oom_score_adj: set on local, the upstream defaul
   const onLocal = valid(example());
   const onHosts = valid(hostsBase());
   const host = planAddresses(onLocal).hosts[0]!;
-  const hostsHost = planAddresses(onHosts).hosts.find((h) => h.podCIDR !== null)!;
+  const hostsHost = planAddresses(onHosts).hosts.find((h) => isKubernetesNode(h.roles))!;
   assert.equal(kubeletConfig(onLocal, host, "10.96.0.10").failCgroupV1, false);
   assert.equal("failCgroupV1" in kubeletConfig(onHosts, hostsHost, "10.96.0.10"), false, "hosts: the kubelet's own default");
   const runtime = (spec: ClusterSpec) => (parseToml(toToml(containerdConfig(spec))) as any).plugins["io.containerd.cri.v1.runtime"];
