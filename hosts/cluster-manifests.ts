@@ -6,10 +6,10 @@ import { artifactVersions } from "../spec/artifact-use";
 import { artifact } from "../spec/catalog";
 import { corednsManifest, kubeProxyManifest, metricsServerManifest, rbacManifest, type Manifest } from "./addons";
 import { BIN_DIR } from "./artifacts";
-import { calicoInstallation, calicoReference, ciliumReference, ciliumValues, flannelManifest, type UpstreamReference } from "./cni";
+import { calicoInstallation, calicoReferences, ciliumReference, ciliumValues, flannelManifest, type UpstreamReference } from "./cni";
 import { adminKubectl } from "./control-plane";
 import { type HostFile, publicFile, secretFile } from "./files";
-import { installScript } from "./install";
+import { type InstallItem, installScript } from "./install";
 import { CONTROL_PLANE_LABEL } from "./kubelet";
 import { clientKubeconfig, endpointUrl, KUBECONFIG_PATHS, type PkiContext } from "./pki-files";
 import type { StepDraft } from "./steps";
@@ -67,7 +67,7 @@ export function clusterManifests(ctx: PkiContext): Manifest[] {
 }
 
 export function upstreamReferences(ctx: PkiContext): UpstreamReference[] {
-  return ctx.spec.network.cni === "calico" ? [calicoReference()] : ctx.spec.network.cni === "cilium" ? [ciliumReference()] : [];
+  return ctx.spec.network.cni === "calico" ? calicoReferences(ctx.spec) : ctx.spec.network.cni === "cilium" ? [ciliumReference(ctx.spec)] : [];
 }
 
 export function helmValues(ctx: PkiContext): { name: string; content: string }[] {
@@ -99,15 +99,21 @@ export function clusterSteps(
   const steps: StepDraft[] = [];
   let applyAfter = [...apiReady];
   if (references.length > 0) {
-    const body: string[] = [];
+    // Every file is verified before anything is applied; a mismatch applies nothing.
+    const downloads: InstallItem[] = references.map((ref) => ({ artifact: ref, layout: { kind: "file", target: ref.path } }));
+    if (references.some((ref) => ref.kind === "helm-chart")) {
+      const helm = artifact("helm", artifactVersions(spec).helm, "amd64", spec.artifacts);
+      downloads.push({ artifact: helm, layout: { kind: "tarball", members: ["linux-amd64/helm"], stripComponents: 1, targetDir: BIN_DIR } });
+    }
+    const body = [installScript(downloads)];
     for (const ref of references) {
       if (ref.kind === "manifest") {
-        body.push(kubectl(`apply --server-side --force-conflicts -f ${ref.url}`));
+        body.push(kubectl(`apply --server-side --force-conflicts -f ${ref.path}`));
+        // The cluster's own objects (Calico's Installation) need their CRDs served.
+        if (ref.name === "calico-crds") body.push(kubectl(`wait --for=condition=Established --timeout=120s -f ${ref.path}`));
       } else {
-        const helm = artifact("helm", artifactVersions(spec).helm, "amd64", spec.artifacts);
-        body.push(installScript([{ artifact: helm, layout: { kind: "tarball", members: ["linux-amd64/helm"], stripComponents: 1, targetDir: BIN_DIR } }]));
         body.push(
-          `KUBECONFIG=/etc/kubernetes/admin.conf ${BIN_DIR}/helm upgrade --install ${ref.chart} ${ref.chart} --repo ${ref.url} --version ${ref.version} --namespace kube-system --values ${HELM_DIR}/${ref.valuesFile} --wait --timeout 10m`,
+          `KUBECONFIG=/etc/kubernetes/admin.conf ${BIN_DIR}/helm upgrade --install ${ref.release} ${ref.path} --namespace kube-system --values ${HELM_DIR}/${ref.valuesFile} --wait --timeout 10m`,
         );
       }
     }

@@ -1,9 +1,10 @@
 // The CNI the spec picks. What is small and ours is rendered whole (bridge,
 // flannel); what upstream maintains at a size no one should copy (Calico's
-// operator manifest, Cilium's Helm chart) is referenced by pinned version and URL,
-// and drydock renders only what belongs to the cluster (Installation, values).
+// operator manifests, Cilium's Helm chart) is downloaded at a pinned version and
+// SHA-256 like every binary, and drydock renders only what belongs to the cluster
+// (Installation, values).
 import type { AddressPlan, PlannedHost } from "../spec/addresses";
-import { addonVersions } from "../spec/catalog";
+import { addonVersions, artifact, type ArtifactName } from "../spec/catalog";
 import type { ClusterSpec } from "../spec/normalize";
 import type { Manifest } from "./addons";
 import { CNI_CONF_DIR } from "./containerd";
@@ -16,16 +17,27 @@ export const LOOPBACK_CONF = `${CNI_CONF_DIR}/99-loopback.conf`;
 export const POD_ROUTES_SCRIPT = "/usr/local/lib/drydock/pod-routes.sh";
 export const POD_ROUTES_UNIT = "/etc/systemd/system/drydock-pod-routes.service";
 
-/** An upstream artifact the provisioning step applies as it is, pinned. */
+/** Where the first control plane keeps the verified upstream files it applies. */
+export const UPSTREAM_DIR = "/usr/local/lib/drydock/upstream";
+
+/** An upstream artifact the provisioning step downloads, verifies against its pinned SHA-256 and applies as it is. */
 export interface UpstreamReference {
-  readonly name: string;
+  readonly name: ArtifactName;
   readonly kind: "manifest" | "helm-chart";
   readonly version: string;
+  /** The catalog's URL, through artifacts.mirror, or the user's override. */
   readonly url: string;
-  /** SHA-256 where upstream publishes one; null where it does not (drydock pins the version). */
-  readonly sha256: string | null;
-  readonly chart?: string;
+  readonly sha256: string;
+  /** The verified file on the host, applied from there. */
+  readonly path: string;
+  /** helm-chart: the release name and its values file. */
+  readonly release?: string;
   readonly valuesFile?: string;
+}
+
+function pinned(spec: ClusterSpec, name: ArtifactName, version: string, file: string): Pick<UpstreamReference, "name" | "version" | "url" | "sha256" | "path"> {
+  const ref = artifact(name, version, "amd64", spec.artifacts);
+  return { name, version, url: ref.url, sha256: ref.sha256, path: `${UPSTREAM_DIR}/${file}` };
 }
 
 export function bridgeConflist(spec: ClusterSpec, podCIDR: string): Record<string, unknown> {
@@ -219,9 +231,13 @@ export function calicoInstallation(spec: ClusterSpec): Manifest {
   };
 }
 
-export function calicoReference(): UpstreamReference {
+/** Calico's operator: its CRDs (since 3.30 a separate manifest), then the operator. */
+export function calicoReferences(spec: ClusterSpec): UpstreamReference[] {
   const v = addonVersions.calico;
-  return { name: "calico-operator", kind: "manifest", version: v, url: `https://raw.githubusercontent.com/projectcalico/calico/v${v}/manifests/tigera-operator.yaml`, sha256: null };
+  return [
+    { kind: "manifest", ...pinned(spec, "calico-crds", v, `calico-operator-crds-${v}.yaml`) },
+    { kind: "manifest", ...pinned(spec, "calico-operator", v, `calico-tigera-operator-${v}.yaml`) },
+  ];
 }
 
 export function ciliumValues(spec: ClusterSpec, apiEndpointHost: string, port: number): Record<string, unknown> {
@@ -238,14 +254,7 @@ export function ciliumValues(spec: ClusterSpec, apiEndpointHost: string, port: n
   };
 }
 
-export function ciliumReference(): UpstreamReference {
-  return {
-    name: "cilium",
-    kind: "helm-chart",
-    version: addonVersions.cilium,
-    url: "https://helm.cilium.io",
-    chart: "cilium",
-    sha256: null,
-    valuesFile: "cilium-values.yaml",
-  };
+export function ciliumReference(spec: ClusterSpec): UpstreamReference {
+  const v = addonVersions.cilium;
+  return { kind: "helm-chart", ...pinned(spec, "cilium-chart", v, `cilium-${v}.tgz`), release: "cilium", valuesFile: "cilium-values.yaml" };
 }

@@ -8,7 +8,9 @@ export type InstallLayout =
   /** Extract members of a tarball (paths inside it) into a folder. */
   | { readonly kind: "tarball"; readonly members: readonly string[]; readonly targetDir: string; readonly stripComponents?: number }
   /** Extract a whole tarball into a folder. */
-  | { readonly kind: "tree"; readonly targetDir: string };
+  | { readonly kind: "tree"; readonly targetDir: string }
+  /** Keep the file as it is (a manifest, a chart), not executable. */
+  | { readonly kind: "file"; readonly target: string };
 
 export interface InstallItem {
   readonly artifact: Pick<ArtifactRef, "name" | "version" | "url" | "sha256">;
@@ -51,8 +53,8 @@ export function installScript(items: readonly InstallItem[]): string {
     const file = `"$work/a${i}"`;
     const layout = item.layout;
     lines.push(`if [ ! -f ${marker(item)} ]; then`);
-    if (layout.kind === "binary") {
-      lines.push(`install -D -m 0755 ${file} "$root"${q(layout.target)}`);
+    if (layout.kind === "binary" || layout.kind === "file") {
+      lines.push(`install -D -m ${layout.kind === "binary" ? "0755" : "0644"} ${file} "$root"${q(layout.target)}`);
     } else if (layout.kind === "tarball") {
       const strip = layout.stripComponents ? ` --strip-components=${layout.stripComponents}` : "";
       lines.push(`mkdir -p "$work/x${i}" && tar -xzf ${file} -C "$work/x${i}"${strip} ${layout.members.map(q).join(" ")}`);

@@ -1,6 +1,6 @@
 // Which artifact versions a spec installs: one answer for the hosts' install
 // steps and for validating the user's artifact overrides against.
-import { type ArtifactName, companionVersions, newest } from "./catalog";
+import { addonVersions, type ArtifactName, companionVersions, newest } from "./catalog";
 import type { ClusterSpec } from "./normalize";
 
 export type ArtifactVersions = Readonly<Record<Exclude<ArtifactName, "cilium-cli">, string>>;
@@ -16,13 +16,24 @@ export function artifactVersions(spec: ClusterSpec): ArtifactVersions {
     "cni-plugins": newest("cni-plugins"),
     crictl: companionVersions(k8s).crictl,
     helm: newest("helm"),
+    "calico-crds": addonVersions.calico,
+    "calico-operator": addonVersions.calico,
+    "cilium-chart": addonVersions.cilium,
   };
 }
+
+/** Which artifacts only one CNI downloads. */
+const CNI_ARTIFACTS: Partial<Record<ArtifactName, ClusterSpec["network"]["cni"]>> = {
+  helm: "cilium",
+  "cilium-chart": "cilium",
+  "calico-crds": "calico",
+  "calico-operator": "calico",
+};
 
 /** Every artifact the spec's hosts download. */
 export function usedArtifacts(spec: ClusterSpec): { name: ArtifactName; version: string }[] {
   const versions = artifactVersions(spec);
   return (Object.keys(versions) as (keyof ArtifactVersions)[])
-    .filter((name) => name !== "helm" || spec.network.cni === "cilium")
+    .filter((name) => CNI_ARTIFACTS[name] === undefined || CNI_ARTIFACTS[name] === spec.network.cni)
     .map((name) => ({ name, version: versions[name] }));
 }

@@ -6,8 +6,16 @@ import data from "./catalog-data.json";
 export const ARCHES = ["amd64", "arm64"] as const;
 export type Arch = (typeof ARCHES)[number];
 
-export const ARTIFACT_NAMES = ["kubelet", "kubectl", "etcd", "cni-plugins", "runc", "containerd", "crictl", "helm", "cilium-cli"] as const;
+export const ARTIFACT_NAMES = ["kubelet", "kubectl", "etcd", "cni-plugins", "runc", "containerd", "crictl", "helm", "cilium-cli", "calico-crds", "calico-operator", "cilium-chart"] as const;
 export type ArtifactName = (typeof ARTIFACT_NAMES)[number];
+
+/** The same file for every architecture (manifests, charts): one checksum, and an override of any arch replaces it. */
+export const ARCH_INDEPENDENT: readonly ArtifactName[] = ["calico-crds", "calico-operator", "cilium-chart"];
+const ANY_ARCH = "any";
+
+function checksumKey(name: ArtifactName, arch: Arch): string {
+  return ARCH_INDEPENDENT.includes(name) ? ANY_ARCH : arch;
+}
 
 /** A user's own build of an artifact (patched, internal): replaces or adds one catalog entry. */
 export interface ArtifactOverride {
@@ -69,7 +77,7 @@ export function minorOf(version: string): string {
 export function supportedVersions(name: ArtifactName): string[] {
   const table = checksums[name] ?? {};
   return Object.keys(table)
-    .filter((v) => ARCHES.every((arch) => typeof table[v]?.[arch] === "string"))
+    .filter((v) => ARCHES.every((arch) => typeof table[v]?.[checksumKey(name, arch)] === "string"))
     .sort((a, b) => compareVersions(b, a));
 }
 
@@ -137,14 +145,15 @@ export function artifact(name: ArtifactName, version: string, arch: Arch, source
   const override = findOverride(source.overrides, name, version, arch);
   if (override) return { name, version, arch, url: override.url, sha256: override.sha256 };
   const mirror = source.mirror;
-  const sha256 = checksums[name]?.[version]?.[arch];
-  if (!sha256) throw new Error(`catalog has no ${name} ${version} for ${arch}`);
+  const sha256 = checksums[name]?.[version]?.[checksumKey(name, arch)];
+  // Nothing is downloaded without a known checksum: the catalog's, or the user's override.
+  if (!sha256) throw new Error(`catalog has no ${name} ${version}${ARCH_INDEPENDENT.includes(name) ? "" : ` for ${arch}`} (no known SHA-256); give it in artifacts.overrides`);
   const upstream = urlTemplates[name].replaceAll("{version}", version).replaceAll("{arch}", arch);
   return { name, version, arch, sha256, url: mirror ? mirrorUrl(upstream, mirror) : upstream };
 }
 
 function findOverride(overrides: readonly ArtifactOverride[], name: ArtifactName, version: string, arch: Arch): ArtifactOverride | undefined {
-  return overrides.find((o) => o.name === name && o.version === version && o.arch === arch);
+  return overrides.find((o) => o.name === name && o.version === version && (o.arch === arch || ARCH_INDEPENDENT.includes(name)));
 }
 
 /** A version the catalog lists, or one every needed artifact of has an override for amd64 (drydock's host architecture). */

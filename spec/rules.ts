@@ -1,6 +1,7 @@
 // Cross-field validation: every rule of the spec contract that one field's
 // schema cannot check alone. Each problem names the field it is about.
 import {
+  ARCH_INDEPENDENT,
   compareVersions,
   containerdVersions,
   etcdVersions,
@@ -65,8 +66,9 @@ function checkVersions(spec: ClusterSpec, report: Report): void {
     report("containerd.version", `${spec.containerd.version} is not in the version catalog; supported: ${listVersions(containerdVersions())} (${OVERRIDE_HINT})`);
   }
   overrides.forEach((o, i) => {
-    if (overrides.findIndex((p) => p.name === o.name && p.version === o.version && p.arch === o.arch) < i) {
-      report(`artifacts.overrides[${i}]`, `${o.name} ${o.version} ${o.arch} is overridden twice`);
+    const sameArch = (p: typeof o) => p.arch === o.arch || ARCH_INDEPENDENT.includes(o.name);
+    if (overrides.findIndex((p) => p.name === o.name && p.version === o.version && sameArch(p)) < i) {
+      report(`artifacts.overrides[${i}]`, `${o.name} ${o.version} ${ARCH_INDEPENDENT.includes(o.name) ? "(any arch)" : o.arch} is overridden twice`);
     }
   });
   // An override nothing uses is almost always a typo in its name or version.

@@ -13,7 +13,8 @@ import {
   supportedVersions,
   type ArtifactName,
 } from "../../spec/catalog";
-import { FIXTURES } from "../helpers";
+import { validateSpec } from "../../spec";
+import { FIXTURES, hostsBase } from "../helpers";
 
 // The upstream checksum list, copied into the fixtures: the catalog must agree with it.
 const upstream = JSON.parse(readFileSync(join(FIXTURES, "upstream", "artifact-checksums.json"), "utf8"));
@@ -75,4 +76,35 @@ test("an override replaces or adds one catalog entry, for its architecture only,
   assert.equal(artifact("runc", "1.4.3", "arm64", source).sha256, artifact("runc", "1.4.3", "arm64").sha256);
   assert.match(artifact("runc", "1.4.3", "arm64", source).url, /^http:\/\/mirror\.internal\/github\.com\//);
   assert.throws(() => artifact("etcd", "3.4.23", "arm64", source), /no etcd 3\.4\.23 for arm64/);
+});
+
+test("Calico's manifests and Cilium's chart are pinned: one SHA-256 for every arch, the mirror applies, an override of any arch replaces it", () => {
+  const pinned: [ArtifactName, string, string, string][] = [
+    ["calico-crds", "3.31.7", "https://raw.githubusercontent.com/projectcalico/calico/v3.31.7/manifests/operator-crds.yaml", "380414d5756e9a1af29ddb1ad70cada07aa344ae7a2680ba7355248621f8adbf"],
+    ["calico-operator", "3.31.7", "https://raw.githubusercontent.com/projectcalico/calico/v3.31.7/manifests/tigera-operator.yaml", "092c10b3d0cb73617aca51367ca59755348f4647e6d2e63fa4e5b81266203214"],
+    ["cilium-chart", "1.20.1", "https://helm.cilium.io/cilium-1.20.1.tgz", "06210eef7c23d15f7699c79e2fe3a1ec9c389024c5c5c006ea04022d322449a2"],
+  ];
+  for (const [name, version, url, sha256] of pinned) {
+    assert.deepEqual(supportedVersions(name), [version]);
+    for (const arch of ARCHES) assert.deepEqual({ url: artifact(name, version, arch).url, sha256: artifact(name, version, arch).sha256 }, { url, sha256 });
+    assert.equal(artifact(name, version, "amd64", { mirror: "http://m.internal", overrides: [] }).url, `http://m.internal/${url.replace(/^https:\/\//, "")}`);
+    const own = { name, version, arch: "arm64", url: "http://builds.internal/own", sha256: "b".repeat(64) } as const;
+    assert.equal(artifact(name, version, "amd64", { mirror: null, overrides: [own] }).url, "http://builds.internal/own");
+    assert.throws(() => artifact(name, "0.0.1", "amd64"), /no known SHA-256\); give it in artifacts\.overrides/);
+  }
+  const spec = hostsBase();
+  spec.network = { cni: "calico" };
+  spec.artifacts = {
+    overrides: [
+      { name: "calico-operator", version: "3.31.7", arch: "amd64", url: "http://b.internal/a", sha256: "c".repeat(64) },
+      { name: "calico-operator", version: "3.31.7", arch: "arm64", url: "http://b.internal/b", sha256: "c".repeat(64) },
+      { name: "cilium-chart", version: "1.20.1", url: "http://b.internal/c", sha256: "c".repeat(64) },
+    ],
+  };
+  const result = validateSpec(spec);
+  assert.ok(!result.ok);
+  assert.deepEqual(
+    result.problems.map((p) => `${p.path}: ${p.message}`),
+    ["artifacts.overrides[1]: calico-operator 3.31.7 (any arch) is overridden twice", "artifacts.overrides[2]: cilium-chart 1.20.1 is not used by this spec; it uses no cilium-chart"],
+  );
 });

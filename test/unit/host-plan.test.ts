@@ -128,7 +128,7 @@ for (const cni of CNIS) {
         case "calico": {
           const installation = parse(file(tree, "cluster/manifests/10-cni-calico.yaml")!);
           assert.equal(installation.spec.calicoNetwork.ipPools[0].cidr, "10.244.0.0/16");
-          assert.deepEqual(refs.map((r: any) => [r.name, r.version]), [["calico-operator", "3.31.7"]]);
+          assert.deepEqual(refs.map((r: any) => [r.name, r.version]), [["calico-crds", "3.31.7"], ["calico-operator", "3.31.7"]], "the CRDs before the operator");
           assert.ok(tree.plan.steps.some((s) => s.id === "cp-1/cni-upstream"));
           break;
         }
@@ -137,7 +137,7 @@ for (const cni of CNIS) {
           assert.equal(values.kubeProxyReplacement, proxyMode === "none");
           assert.equal(values.ipam.mode, "kubernetes");
           if (proxyMode === "none") assert.equal(values.k8sServiceHost, "192.168.10.100");
-          assert.deepEqual(refs.map((r: any) => [r.name, r.version, r.kind]), [["cilium", "1.20.1", "helm-chart"]]);
+          assert.deepEqual(refs.map((r: any) => [r.name, r.version, r.kind, r.release]), [["cilium-chart", "1.20.1", "helm-chart", "cilium"]]);
           break;
         }
       }
