@@ -4,9 +4,10 @@ import { createHash } from "node:crypto";
 import { SNAPSHOT_DIR } from "./etcd-backup";
 import { type HostFile, publicFile } from "./files";
 import { KEEPALIVED_CONFIG_PATH } from "./load-balancer";
-import { BIN_DIR } from "./artifacts";
+import { BIN_DIR, CNI_BIN_DIR } from "./artifacts";
 import { CONTAINERD_SOCKET } from "./containerd";
-import { restoreSwap } from "./os";
+import { INSTALLED_DIR } from "./install";
+import { restoreSwap, SYSCTL_BEFORE } from "./os";
 import { shellQuote as q } from "./shell";
 
 export const DRYDOCK_PATHS_LIST = "/usr/local/lib/drydock/files.list";
@@ -47,6 +48,9 @@ export function filesDigest(files: readonly HostFile[], paths: readonly string[]
   return hash.digest("hex");
 }
 
+/** Plugins flannel's, Calico's and Cilium's DaemonSets install into the node's CNI folder. */
+const CNI_DAEMONSET_PLUGINS = ["flannel", "calico", "calico-ipam", "cilium-cni"];
+
 /** Interfaces the CNIs and kube-proxy create on a node (calico's cali* and cilium's lxc* veths go with their pods). */
 const CLUSTER_LINKS = ["cni0", "flannel.1", "kube-ipvs0", "vxlan.calico", "cilium_host", "cilium_net", "cilium_vxlan"];
 /** iptables chains kube-proxy and the CNIs create, by prefix. */
@@ -58,7 +62,10 @@ const CLUSTER_CHAIN = "(KUBE-|CNI-|FLANNEL-|cali-|CILIUM_)";
  * kube-proxy's nftables tables. Each part is skipped when its tool is missing.
  */
 export function resetNetworkScript(): string {
-  return `for link in ${CLUSTER_LINKS.join(" ")} $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^cali[0-9a-f]+$' || true); do
+  // kube-proxy's IPVS mode: its own cleanup (kube-proxy --cleanup) flushes every virtual server,
+  // as kubeadm's reset advice does; only where it ran (its kube-ipvs0 device is there).
+  return `if ip link show kube-ipvs0 >/dev/null 2>&1 && command -v ipvsadm >/dev/null 2>&1; then ipvsadm --clear 2>/dev/null || true; fi
+for link in ${CLUSTER_LINKS.join(" ")} $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^cali[0-9a-f]+$' || true); do
   ip link del "$link" 2>/dev/null || true
 done
 cluster_rule='(^:|-A |-j |--jump |-g |--goto )${CLUSTER_CHAIN}'
@@ -69,6 +76,10 @@ for tool in iptables ip6tables; do
 done
 if command -v nft >/dev/null 2>&1; then
   for family in ip ip6; do nft delete table "$family" kube-proxy 2>/dev/null || true; done
+fi
+# kube-proxy's ip sets, once no rule refers to them.
+if command -v ipset >/dev/null 2>&1; then
+  for set in $(ipset list -n 2>/dev/null | grep -E '^KUBE-' || true); do ipset destroy "$set" 2>/dev/null || true; done
 fi`;
 }
 
@@ -84,9 +95,13 @@ fi
 for unit in containerd.service etcd.service etcd-snapshot.timer drydock-pod-routes.service keepalived.service haproxy.service; do
   if systemctl list-unit-files "$unit" >/dev/null 2>&1; then systemctl disable --now "$unit" 2>/dev/null || true; fi
 done
-# Volumes the kubelet mounted (secrets, projected tokens), deepest first, before their folders go.
-findmnt -rn -o TARGET 2>/dev/null | grep -E '^/var/lib/kubelet/' | sort -r | while IFS= read -r mount; do umount -l "$mount" 2>/dev/null || true; done
+# What the kubelet and containerd mounted (volumes, projected tokens, container root file systems,
+# pod network namespaces), deepest first, before their folders go.
+findmnt -rn -o TARGET 2>/dev/null | grep -E '^(/var/lib/kubelet/|/run/containerd/|/var/lib/containerd/|/run/netns/cni-)' | sort -r | while IFS= read -r mount; do umount -l "$mount" 2>/dev/null || true; done
+rm -f /run/netns/cni-*
 ${resetNetworkScript()}
+# Kernel settings as they were before drydock's first run.
+if [ -f ${SYSCTL_BEFORE} ]; then sysctl -q -p ${SYSCTL_BEFORE} >/dev/null 2>&1 || true; fi
 # Swap as it was: the lines os-prep commented out, and on again (FSTAB: another file, for tests).
 ${restoreSwap('"\${FSTAB:-/etc/fstab}"')} 2>/dev/null || true
 if [ -z "\${FSTAB:-}" ] && grep -qE '^[^#].*\\sswap\\s' /etc/fstab 2>/dev/null; then swapon -a 2>/dev/null || true; fi
@@ -97,8 +112,17 @@ if [ -f ${DRYDOCK_PATHS_LIST} ]; then
 fi
 # Written by steps rather than sent: keepalived's config (filled in with the host's interface).
 rm -f ${KEEPALIVED_CONFIG_PATH}
-rm -rf /etc/kubernetes /var/lib/kubelet /var/lib/etcd ${SNAPSHOT_DIR} /etc/etcd /etc/containerd /var/lib/containerd /run/containerd /etc/cni/net.d /usr/local/lib/drydock /var/log/kubernetes /var/lib/drydock
-rm -f /usr/local/bin/kubelet /usr/local/bin/kubectl /usr/local/bin/etcd /usr/local/bin/etcdctl /usr/local/bin/etcdutl /usr/local/bin/containerd /usr/local/bin/containerd-shim-runc-v2 /usr/local/bin/ctr /usr/local/bin/crictl /usr/local/sbin/runc
+# Every file an install step put on the host (binaries, the CNI plugins, upstream manifests), by its list.
+for list in ${INSTALLED_DIR}/*.files; do
+  [ -f "$list" ] || continue
+  while IFS= read -r path; do rm -f "$path"; done < "$list"
+done
+# CNI plugins the CNIs' own DaemonSets copied in.
+rm -f ${CNI_DAEMONSET_PLUGINS.map((p) => `${CNI_BIN_DIR}/${p}`).join(" ")}
+rmdir ${CNI_BIN_DIR} /opt/cni 2>/dev/null || true
+# Data and state: the cluster's, the runtime's, the CNIs' (IPAM leases, their own state) and the pods' logs.
+rm -rf /etc/kubernetes /var/lib/kubelet /var/lib/etcd ${SNAPSHOT_DIR} /etc/etcd /etc/containerd /var/lib/containerd /run/containerd /etc/cni/net.d /var/lib/cni /run/flannel /var/lib/calico /run/calico /var/lib/cilium /run/cilium /var/log/pods /var/log/containers /var/log/calico /usr/local/lib/drydock /var/log/kubernetes /var/lib/drydock
+rmdir /etc/cni 2>/dev/null || true
 systemctl daemon-reload || true
 `;
 }

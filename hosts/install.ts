@@ -24,6 +24,9 @@ export interface InstallItem {
  */
 export const INSTALLED_DIR = "/usr/local/lib/drydock/installed";
 
+/** Lists the paths an artifact put on the host, one per line: the reset removes exactly these. */
+export const installedList = (name: string) => `${INSTALLED_DIR}/${name}.files`;
+
 /** Marks an artifact as installed: re-runs skip it; a new version (new checksum) installs. */
 const marker = (item: InstallItem) => `"$root"${q(`${INSTALLED_DIR}/${item.artifact.name}-${item.artifact.sha256}`)}`;
 
@@ -53,19 +56,30 @@ export function installScript(items: readonly InstallItem[]): string {
     const file = `"$work/a${i}"`;
     const layout = item.layout;
     lines.push(`if [ ! -f ${marker(item)} ]; then`);
+    // Collected, then merged with an earlier version's list: the reset removes what any version installed.
+    const list = `"$work/l${i}"`;
+    lines.push(`mkdir -p "$root"${q(INSTALLED_DIR)}`);
     if (layout.kind === "binary" || layout.kind === "file") {
       lines.push(`install -D -m ${layout.kind === "binary" ? "0755" : "0644"} ${file} "$root"${q(layout.target)}`);
+      lines.push(`echo ${q(layout.target)} > ${list}`);
     } else if (layout.kind === "tarball") {
       const strip = layout.stripComponents ? ` --strip-components=${layout.stripComponents}` : "";
       lines.push(`mkdir -p "$work/x${i}" && tar -xzf ${file} -C "$work/x${i}"${strip} ${layout.members.map(q).join(" ")}`);
-      for (const member of layout.members) {
+      const targets = layout.members.map((member) => {
         const base = member.split("/").slice(layout.stripComponents ?? 0).join("/");
-        lines.push(`install -D -m 0755 "$work/x${i}/"${q(base)} "$root"${q(`${layout.targetDir}/${base.split("/").pop()}`)}`);
-      }
+        const target = `${layout.targetDir}/${base.split("/").pop()}`;
+        lines.push(`install -D -m 0755 "$work/x${i}/"${q(base)} "$root"${q(target)}`);
+        return target;
+      });
+      lines.push(`printf '%s\\n' ${targets.map(q).join(" ")} > ${list}`);
     } else {
       lines.push(`mkdir -p "$root"${q(layout.targetDir)} && tar -xzf ${file} -C "$root"${q(layout.targetDir)}`);
+      // The tarball's files (not its folders), as paths on the host.
+      lines.push(`tar -tzf ${file} | grep -v '/$' | sed -e 's|^\\./||' -e ${q(`s|^|${layout.targetDir}/|`)} > ${list}`);
     }
-    lines.push(`mkdir -p "$root"${q(INSTALLED_DIR)} && rm -f "$root"${q(`${INSTALLED_DIR}/${item.artifact.name}-`)}* && touch ${marker(item)}`);
+    const kept = `"$root"${q(installedList(item.artifact.name))}`;
+    lines.push(`{ cat ${kept} 2>/dev/null || true; cat ${list}; } | sort -u > "$work/m${i}" && mv -f "$work/m${i}" ${kept} && chmod 0644 ${kept}`);
+    lines.push(`rm -f "$root"${q(`${INSTALLED_DIR}/${item.artifact.name}-`)}* && touch ${marker(item)}`);
     lines.push("fi");
   });
   return lines.join("\n");

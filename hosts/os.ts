@@ -6,6 +6,8 @@ import type { StepDraft } from "./steps";
 
 export const MODULES_FILE = "/etc/modules-load.d/drydock.conf";
 export const SYSCTL_FILE = "/etc/sysctl.d/90-drydock.conf";
+/** The kernel settings drydock changes, as they were before its first run (restored on reset). */
+export const SYSCTL_BEFORE = "/usr/local/lib/drydock/sysctl-before.conf";
 
 /** Schedulers kube-proxy's IPVS mode may use need their kernel module. */
 function ipvsModules(scheduler: string): string[] {
@@ -96,6 +98,11 @@ if ! dpkg -s ${osPackages(proxyMode).join(" ")} >/dev/null 2>&1; then
 fi
 # Built-in features need no module; the check below tells what is really missing.
 for module in ${modules.join(" ")}; do modprobe "$module" 2>/dev/null || true; done
+# The values before drydock, once, for the reset to put back.
+if [ ! -f ${SYSCTL_BEFORE} ]; then
+  mkdir -p "$(dirname ${SYSCTL_BEFORE})"
+  for key in ${Object.keys(SYSCTLS).join(" ")}; do value="$(sysctl -n "$key" 2>/dev/null)" && echo "$key = $value"; done > ${SYSCTL_BEFORE}.new && mv ${SYSCTL_BEFORE}.new ${SYSCTL_BEFORE}
+fi
 # Kernel-wide keys are read-only inside a container: its host sets them (the check names any that differ).
 sysctl --system >/dev/null 2>&1 || true
 # Swap off now and after reboot.

@@ -69,7 +69,11 @@ test("install step: verified downloads install into the root; a tampered artifac
     const installed = await runAsync({ DRYDOCK_ROOT: root });
     assert.equal(installed.code, 0, installed.stderr);
     assert.deepEqual(listTree(root).filter((p) => p.startsWith("usr/local/bin/")).sort(), ["usr/local/bin/etcd", "usr/local/bin/etcdctl", "usr/local/bin/kubectl"]);
-    assert.deepEqual(listTree(join(root, "usr/local/lib/drydock/installed")).sort(), [`etcd-${good[1]!.artifact.sha256}`, `kubectl-${good[0]!.artifact.sha256}`]);
+    assert.deepEqual(listTree(join(root, "usr/local/lib/drydock/installed")).sort(), [`etcd-${good[1]!.artifact.sha256}`, "etcd.files", `kubectl-${good[0]!.artifact.sha256}`, "kubectl.files"]);
+    // What each artifact put on the host, for the reset to remove exactly that.
+    const listed = (name: string) => readFileSync(join(root, "usr/local/lib/drydock/installed", `${name}.files`), "utf8");
+    assert.equal(listed("kubectl"), "/usr/local/bin/kubectl\n");
+    assert.equal(listed("etcd"), "/usr/local/bin/etcd\n/usr/local/bin/etcdctl\n");
 
     // A re-run (a phase re-running for another file's change) downloads nothing: the mirror is gone.
     renameSync(join(mirror, "release"), join(mirror, "gone"));
@@ -94,6 +98,47 @@ test("install step: verified downloads install into the root; a tampered artifac
     assert.equal(upgraded.code, 0, upgraded.stderr);
     assert.equal(runOk(join(root, "usr/local/bin/kubectl"), []).trim(), "kubectl v2");
     assert.deepEqual(listTree(join(root, "usr/local/lib/drydock/installed")).filter((f) => f.startsWith("kubectl-")), [`kubectl-${newer.artifact.sha256}`], "one marker per artifact");
+  } finally {
+    server.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test("install step: a whole tarball (the CNI plugins' layout) lists every file it put on the host, and a newer version's list keeps the older one's files", async () => {
+  const work = mkdtempSync(join(tmpdir(), "drydock-install-tree-"));
+  const mirror = join(work, "mirror");
+  mkdirSync(join(mirror, "release"), { recursive: true });
+  const pack = (version: string, plugins: string[]) => {
+    const dir = join(work, `build-${version}`);
+    mkdirSync(dir, { recursive: true });
+    for (const p of plugins) writeFileSync(join(dir, p), `#!/bin/sh\necho ${p} ${version}\n`);
+    // The official archive lists its members as ./name, with ./ itself.
+    runOk("tar", ["-czf", join(mirror, "release", `cni-${version}.tgz`), "-C", dir, "."]);
+    return sha256(readFileSync(join(mirror, "release", `cni-${version}.tgz`)));
+  };
+  const { server, base } = await serve(mirror);
+  try {
+    const root = join(work, "root");
+    // The mirror lives in this process, so the script runs without blocking it.
+    const install = (version: string, sum: string) =>
+      new Promise<void>((resolve) => {
+        const script = `set -euo pipefail\n${installScript([{ artifact: { name: "cni-plugins", version, url: `${base}/release/cni-${version}.tgz`, sha256: sum }, layout: { kind: "tree", targetDir: "/opt/cni/bin" } }])}\n`;
+        const child = spawn("bash", ["-c", script], { env: { ...process.env, DRYDOCK_ROOT: root } });
+        let stderr = "";
+        child.stderr.on("data", (d: Buffer) => (stderr += d));
+        child.on("close", (code: number | null) => {
+          assert.equal(code, 0, stderr);
+          resolve();
+        });
+      });
+    const list = () => readFileSync(join(root, "usr/local/lib/drydock/installed/cni-plugins.files"), "utf8");
+    const first = pack("1.0.0", ["bridge", "host-local", "loopback"]);
+    await install("1.0.0", first);
+    assert.deepEqual(listTree(join(root, "opt/cni/bin")).sort(), ["bridge", "host-local", "loopback"]);
+    assert.equal(list(), "/opt/cni/bin/bridge\n/opt/cni/bin/host-local\n/opt/cni/bin/loopback\n");
+    const second = pack("1.1.0", ["bridge", "portmap"]);
+    await install("1.1.0", second);
+    assert.equal(list(), "/opt/cni/bin/bridge\n/opt/cni/bin/host-local\n/opt/cni/bin/loopback\n/opt/cni/bin/portmap\n", "the union of both versions' files");
   } finally {
     server.close();
     rmSync(work, { recursive: true, force: true });
