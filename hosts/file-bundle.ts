@@ -48,6 +48,15 @@ export function filesDigest(files: readonly HostFile[], paths: readonly string[]
   return hash.digest("hex");
 }
 
+/** Folders only the cluster uses: removed whole on reset. */
+const RESET_DIRS = [
+  "/etc/kubernetes", "/var/lib/kubelet", "/usr/libexec/kubernetes", "/var/lib/etcd", SNAPSHOT_DIR, "/etc/etcd",
+  "/etc/containerd", "/var/lib/containerd", "/run/containerd", "/opt/containerd",
+  "/etc/cni/net.d", "/var/lib/cni", "/run/flannel", "/var/lib/calico", "/run/calico", "/var/lib/cilium", "/run/cilium",
+  "/var/log/pods", "/var/log/containers", "/var/log/calico", "/var/log/kubernetes",
+  "/usr/local/lib/drydock", "/var/lib/drydock",
+];
+
 /** Plugins flannel's, Calico's and Cilium's DaemonSets install into the node's CNI folder. */
 const CNI_DAEMONSET_PLUGINS = ["flannel", "calico", "calico-ipam", "cilium-cni"];
 
@@ -92,6 +101,9 @@ if systemctl list-unit-files kubelet.service >/dev/null 2>&1; then systemctl dis
 if [ -x ${BIN_DIR}/crictl ] && [ -S ${CONTAINERD_SOCKET} ]; then
   ${BIN_DIR}/crictl --runtime-endpoint unix://${CONTAINERD_SOCKET} rmp --all --force >/dev/null 2>&1 || true
 fi
+# The pods' cgroups (systemd slices the kubelet made, and what cgroup v1 controllers keep of them).
+systemctl stop kubepods.slice 2>/dev/null || true
+find /sys/fs/cgroup -depth -type d -name 'kubepods*' -exec rmdir {} + 2>/dev/null || true
 for unit in containerd.service etcd.service etcd-snapshot.timer drydock-pod-routes.service keepalived.service haproxy.service; do
   if systemctl list-unit-files "$unit" >/dev/null 2>&1; then systemctl disable --now "$unit" 2>/dev/null || true; fi
 done
@@ -120,8 +132,12 @@ done
 # CNI plugins the CNIs' own DaemonSets copied in.
 rm -f ${CNI_DAEMONSET_PLUGINS.map((p) => `${CNI_BIN_DIR}/${p}`).join(" ")}
 rmdir ${CNI_BIN_DIR} /opt/cni 2>/dev/null || true
-# Data and state: the cluster's, the runtime's, the CNIs' (IPAM leases, their own state) and the pods' logs.
-rm -rf /etc/kubernetes /var/lib/kubelet /var/lib/etcd ${SNAPSHOT_DIR} /etc/etcd /etc/containerd /var/lib/containerd /run/containerd /etc/cni/net.d /var/lib/cni /run/flannel /var/lib/calico /run/calico /var/lib/cilium /run/cilium /var/log/pods /var/log/containers /var/log/calico /usr/local/lib/drydock /var/log/kubernetes /var/lib/drydock
+# Data and state: the cluster's, the runtime's (containerd's opt plugin, the kubelet's plugin folder),
+# the CNIs' (IPAM leases, their own state) and the pods' logs. A folder that is a mount point (its
+# own disk) is emptied and kept.
+for dir in ${RESET_DIRS.join(" ")}; do
+  if mountpoint -q "$dir" 2>/dev/null; then find "$dir" -mindepth 1 -maxdepth 1 -exec rm -rf {} + 2>/dev/null || true; else rm -rf "$dir"; fi
+done
 rmdir /etc/cni 2>/dev/null || true
 systemctl daemon-reload || true
 `;

@@ -8,7 +8,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { ProcessGroup, run, runAsync, waitFor } from "../integration/helpers";
@@ -18,6 +18,8 @@ import { bridgeName, hostWideSysctls, readSysctl, removeNetwork, restoreSysctls 
 import { destroyMachine, machineNames, machineRunning, removeClusterFolder } from "../../local/machine";
 import { etcdctl } from "../../hosts/etcd";
 import { AUDIT_LOG_DIR } from "../../hosts/control-plane";
+import { resetScript } from "../../hosts/file-bundle";
+import { SYSCTL_BEFORE } from "../../hosts/os";
 import { configure, GATEWAY, MACHINES, openEngine, prepareLocalCluster, STACK, SUBNET, TOOLBOX, VIP } from "./local-cluster";
 
 const log = (line: string) => process.stderr.write(`# cluster: ${line}\n`);
@@ -51,8 +53,8 @@ async function allNodesReady(): Promise<boolean> {
   const r = await kubectl("get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}");
   return MACHINES.every((m) => r.stdout.includes(`${m}=True`));
 }
-const ssh = (address: string, command: string) =>
-  runAsync("ssh", ["-i", sshKey, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", `root@${address}`, command], { timeoutMs: 60_000 });
+const sshOptions = () => ["-i", sshKey, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"];
+const ssh = (address: string, command: string) => runAsync("ssh", [...sshOptions(), `root@${address}`, command], { timeoutMs: 60_000 });
 
 before(async () => {
   if (reuse) {
@@ -252,6 +254,80 @@ test("failover: the VIP holder powers off; kubectl through the VIP answers again
   await waitFor("every node Ready again", allNodesReady, 60, 5000);
   const members = await ssh(holder.address, etcdctl("endpoint health", controlPlanes.map((n) => `https://${n.address}:2379`).join(",")));
   assert.equal(members.code, 0, `all three etcd members healthy again: ${members.stdout}${members.stderr}`);
+});
+
+/** Changes a booted local machine makes itself (journal, machine id, host keys) or the local backend makes (its key, resolver, bind-mount points). */
+const MACHINE_OWN_CHANGES = [
+  /^etc\/\.pwd\.lock$/, /^etc\/machine-id$/, /^etc\/ssh\/ssh_host_/, /^etc\/resolv\.conf$/, /^root\/\.ssh(\/authorized_keys)?$/,
+  /^var\/lib\/systemd\//, /^var\/log\/journal(\/|$)/, /^var\/log\/wtmp$/, /^var\/tmp\/systemd-private-/,
+  /^usr\/lib\/modules$/, /^var\/lib\/containerd$/,
+];
+
+test("reset on a worker that ran pods leaves it as provisioning found it: no process, mount, interface, rule, cgroup, kernel setting or file of the cluster's", { timeout: 10 * 60_000 }, async () => {
+  assert.ok(kubeconfig, "needs the cluster");
+  const worker = nodes.find((n) => n.name === "worker-2")!;
+  // A pod with a volume, so the kubelet has mounts and the bridge CNI a network namespace.
+  const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "reset-probe", namespace: "default" }, spec: { nodeName: worker.name, containers: [{ name: "c", image: TOOLBOX, command: ["sleep", "infinity"], volumeMounts: [{ name: "scratch", mountPath: "/scratch" }] }], volumes: [{ name: "scratch", emptyDir: {} }] } };
+  const podFile = join(workDir, "reset-probe.yaml");
+  writeFileSync(podFile, stringify(pod));
+  await kubectlOk("apply", "-f", podFile);
+  await kubectlWait(150_000, "wait", "--for=condition=Ready", "pod/reset-probe", "--timeout=120s");
+  const before = await ssh(worker.address, "crictl pods -q | wc -l; findmnt -rn -o TARGET | grep -cE '^(/var/lib/kubelet/|/run/containerd/|/run/netns/cni-)'; ip -o link show dev cni0 | wc -l");
+  const [podsBefore, mountsBefore, bridgeBefore] = before.stdout.trim().split("\n").map(Number);
+  assert.ok(podsBefore! >= 2 && mountsBefore! >= 3 && bridgeBefore === 1, `the worker runs pods, with mounts and the CNI bridge: ${before.stdout}`);
+  const recorded = (await ssh(worker.address, `cat ${SYSCTL_BEFORE}`)).stdout.trim().split("\n").map((l) => l.split(" = ") as [string, string]);
+  assert.ok(recorded.length >= 5, `os-prep recorded the kernel settings it changes: ${recorded.length}`);
+
+  // The program's own reset script (what a hosts cluster runs when a host goes).
+  const reset = await runAsync("ssh", [...sshOptions(), `root@${worker.address}`, "bash -s"], { input: resetScript(), timeoutMs: 180_000 });
+  assert.equal(reset.code, 0, reset.stderr);
+  assert.equal(reset.stderr.trim(), "", "the reset says nothing when all goes well");
+
+  let checked = 0;
+  const state = await ssh(worker.address, "ps -eo comm=; echo ::; findmnt -rn -o TARGET; echo ::; ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//'; echo ::; iptables-save; echo ::; find /sys/fs/cgroup -name 'kubepods*' | wc -l; echo ::; systemctl list-units --all --plain --no-legend 'kubepods*' 'containerd*' 'kubelet*' | wc -l");
+  const [procs, mounts, links, rules, cgroups, units] = state.stdout.split("::\n").map((part) => part.trim());
+  for (const name of procs!.split("\n")) {
+    assert.doesNotMatch(name, /^(kubelet|containerd|containerd-shim|pause|kube-proxy|sleep|runc)/, `process ${name} left running`);
+    checked++;
+  }
+  for (const target of mounts!.split("\n")) {
+    assert.doesNotMatch(target, /^(\/var\/lib\/kubelet|\/run\/containerd|\/run\/netns|\/var\/lib\/containerd\/)/, `mount ${target} left`);
+    checked++;
+  }
+  assert.deepEqual(links!.split("\n").sort(), ["eth0", "lo"], "only the machine's own interfaces");
+  assert.doesNotMatch(rules!, /KUBE-|CNI-/, "no kube-proxy or CNI rule left");
+  assert.equal(cgroups, "0", "no pod cgroup left");
+  assert.equal(units, "0", "no kubelet, containerd or pod unit left");
+  const after = new Map((await ssh(worker.address, `sysctl ${recorded.map(([k]) => k).join(" ")}`)).stdout.trim().split("\n").map((l) => l.split(" = ") as [string, string]));
+  for (const [key, value] of recorded) {
+    assert.equal(after.get(key), value, `${key} as before drydock`);
+    checked++;
+  }
+
+  // Every file the machine has that its image did not: the overlay's upper layer, against the
+  // image (its lower layer). Only the machine's own changes may stay; a file drydock replaced is
+  // back to the image's bytes, and nothing of the image was deleted.
+  const names = machineNames(STACK, worker.name);
+  const image = run("findmnt", ["-n", "-o", "OPTIONS", join(names.dir, "root")]).stdout.match(/lowerdir=([^,\s]+)/)?.[1];
+  assert.ok(image && existsSync(image), `the machine's image layer: ${image}`);
+  const upper = join(names.dir, "upper");
+  const left: string[] = [];
+  for (const entry of run("find", [upper, "-mindepth", "1", "-printf", "%P\\t%y\\n"]).stdout.trim().split("\n")) {
+    const [path, type] = entry.split("\t") as [string, string];
+    checked++;
+    if (MACHINE_OWN_CHANGES.some((re) => re.test(path))) continue;
+    const original = join(image, path);
+    if (type === "c") left.push(`${path} (deleted from the image)`);
+    else if (!lstatSync(original, { throwIfNoEntry: false })) left.push(`${path} (new)`);
+    else if (type === "f" && !readFileSync(join(upper, path)).equals(readFileSync(original))) left.push(`${path} (changed)`);
+  }
+  assert.deepEqual(left, [], "nothing of drydock's or the cluster's left on the worker's disk");
+  assert.deepEqual(readdirSync(join(names.dir, "containerd")), [], "containerd's own disk emptied");
+  log(`reset of ${worker.name} after it ran ${podsBefore} pods: ${checked} processes, mounts, settings and disk entries checked`);
+
+  // The node is gone from the machine; remove it from the API so the rest of the run does not wait on it.
+  await kubectlOk("delete", "pod", "reset-probe", "--force", "--grace-period=0");
+  await kubectlOk("delete", "node", worker.name);
 });
 
 test("pulumi destroy removes the machines, the bridge and its rules, and restores the host's kernel settings", { timeout: 20 * 60_000, skip: keep || reuse ? "the cluster is kept (DRYDOCK_CLUSTER_KEEP or DRYDOCK_CLUSTER_WORKDIR)" : false }, async () => {

@@ -1,6 +1,6 @@
 // The reset's cleanup of what a running cluster leaves in a node's network and fstab, run for
 // real in a network namespace this test creates (with interfaces, iptables chains and nftables
-// tables as kube-proxy and the CNIs make them, beside the user's own): drydock's go, the
+// tables and ip sets as kube-proxy and the CNIs make them, beside the user's own): drydock's go, the
 // user's stay.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -15,7 +15,7 @@ const NS = "dd-reset-net";
 const inNs = (...args: string[]) => runOk("ip", ["netns", "exec", NS, ...args]);
 
 before(() => {
-  requireBinaries("ip", "iptables-save", "iptables-restore", "nft", "bash");
+  requireBinaries("ip", "iptables-save", "iptables-restore", "nft", "ipset", "bash");
   run("ip", ["netns", "del", NS]);
   runOk("ip", ["netns", "add", NS]);
 });
@@ -35,6 +35,9 @@ test("reset removes the CNIs' and kube-proxy's interfaces, chains and tables, an
   for (const rule of iptables) inNs("iptables", ...rule);
   inNs("nft", "add", "table", "ip", "kube-proxy");
   inNs("nft", "add", "table", "ip", "mine");
+  // kube-proxy's ip sets (IPVS mode), one referred to by its own rule, beside the user's.
+  for (const set of ["KUBE-CLUSTER-IP", "KUBE-LOOP-BACK", "my-allowlist"]) inNs("ipset", "create", set, "hash:ip");
+  inNs("iptables", "-A", "KUBE-SERVICES", "-m", "set", "--match-set", "KUBE-CLUSTER-IP", "dst", "-j", "ACCEPT");
 
   inNs("bash", "-c", `set -uo pipefail\n${resetNetworkScript()}`);
 
@@ -49,6 +52,7 @@ test("reset removes the CNIs' and kube-proxy's interfaces, chains and tables, an
   const tables = inNs("nft", "list", "tables");
   assert.doesNotMatch(tables, /kube-proxy/);
   assert.match(tables, /table ip mine/);
+  assert.deepEqual(inNs("ipset", "list", "-n").trim().split("\n"), ["my-allowlist"], "kube-proxy's sets destroyed, the user's kept");
   // Run again on a clean namespace: nothing to do, nothing fails.
   inNs("bash", "-c", `set -euo pipefail\n${resetNetworkScript()}`);
 });
