@@ -10,7 +10,9 @@ import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
+import { requireSpec, validateSpec, type ClusterSpec } from "../../spec";
+import { planAddresses } from "../../spec/addresses";
 import { ProcessGroup, run, runAsync, waitFor } from "../integration/helpers";
 import type { EngineStack } from "../e2e/engine";
 import { readLog } from "../e2e/engine";
@@ -32,6 +34,7 @@ let engine: EngineStack;
 let logFile = "";
 let kubeconfig = "";
 let sshKey = "";
+let specFile = "";
 let destroyed = false;
 const procs = new ProcessGroup();
 const sysctlsBefore = new Map<string, string>();
@@ -61,6 +64,7 @@ before(async () => {
     workDir = reuse;
     sshKey = join(workDir, "id_ed25519");
     ({ engine, logFile } = await openEngine(workDir));
+    specFile = join(workDir, "cluster.yaml");
     log(`reusing ${workDir}`);
     return;
   }
@@ -68,6 +72,7 @@ before(async () => {
   workDir = mkdtempSync("/tmp/drydock-cluster-");
   const prepared = await prepareLocalCluster(workDir, (cmd, args) => procs.start(cmd, args), log);
   sshKey = prepared.sshKey;
+  specFile = prepared.specFile;
   ({ engine, logFile } = await openEngine(workDir));
   await configure(engine, prepared.specFile, sshKey);
   log(`work dir ${workDir}; engine log ${logFile}`);
@@ -80,7 +85,7 @@ after(async () => {
     } catch (err) {
       // The engine could not (a machine it needs is down): take down what this run created, by name.
       log(`destroy failed, removing the machines directly: ${(err as Error).message.slice(-1500)}`);
-      for (const name of MACHINES) await destroyMachine({ cluster: STACK, name });
+      for (const name of [...MACHINES, "worker-3"]) await destroyMachine({ cluster: STACK, name });
       removeNetwork({ cluster: STACK, bridge: bridgeName(STACK), subnet: SUBNET, gateway: GATEWAY, prefix: 24, nat: false });
       restoreSysctls(Object.fromEntries(sysctlsBefore));
       removeClusterFolder(STACK);
@@ -254,6 +259,64 @@ test("failover: the VIP holder powers off; kubectl through the VIP answers again
   await waitFor("every node Ready again", allNodesReady, 60, 5000);
   const members = await ssh(holder.address, etcdctl("endpoint health", controlPlanes.map((n) => `https://${n.address}:2379`).join(",")));
   assert.equal(members.code, 0, `all three etcd members healthy again: ${members.stdout}${members.stderr}`);
+});
+
+/** The cluster's spec with the worker pool at `count`, through the stack's config (as a user edits the spec and runs pulumi up). */
+async function setWorkers(count: number): Promise<ClusterSpec> {
+  const spec = parse(readFileSync(specFile, "utf8"));
+  spec.workers.pools[0].count = count;
+  const file = join(workDir, `cluster-${count}-workers.yaml`);
+  writeFileSync(file, stringify(spec));
+  await configure(engine, file, sshKey);
+  return requireSpec(validateSpec(spec));
+}
+
+async function podRanges(): Promise<Map<string, string>> {
+  const out = await kubectlOk("get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}={.spec.podCIDR}{\"\\n\"}{end}");
+  return new Map(out.trim().split("\n").map((l) => l.split("=") as [string, string]));
+}
+
+test("a worker added through the spec joins with only its own resources created; removed through the spec, it is drained, leaves the API and its machine goes; no other node's pod range moves", { timeout: 30 * 60_000 }, async () => {
+  assert.ok(kubeconfig, "needs the cluster");
+  const rangesBefore = await podRanges();
+  assert.equal(rangesBefore.size, 5);
+
+  const grown = await setWorkers(3);
+  const plan = await engine.plannedSteps();
+  const creates = plan.steps.filter((s) => s.op === "create");
+  assert.ok(creates.length > 0 && creates.every((s) => s.name.includes("worker-3")), `only worker-3's resources are created: ${creates.map((s) => s.name).join(", ")}`);
+  assert.deepEqual(plan.steps.filter((s) => !["create", "update"].includes(s.op)), [], "nothing replaced or deleted");
+  log(`adding worker-3: ${creates.length} created, ${plan.steps.filter((s) => s.op === "update").map((s) => s.name).join(", ")} updated`);
+  const up = await engine.up();
+  assert.equal(up.summary.result, "succeeded");
+  await waitFor("six Ready nodes", async () => (await kubectl("get", "node", "worker-3", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}")).stdout === "True" && (await allNodesReady()), 60, 5000);
+  const rangesGrown = await podRanges();
+  for (const [node, range] of rangesBefore) assert.equal(rangesGrown.get(node), range, `${node} keeps its pod range`);
+  assert.equal(rangesGrown.get("worker-3"), planAddresses(grown).hosts.find((h) => h.name === "worker-3")!.podCIDR, "worker-3 has its planned range");
+
+  // A workload on the new node reaches the Service (its pods on the other workers) by name.
+  const edge = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "edge", namespace: "default" }, spec: { replicas: 1, selector: { matchLabels: { app: "edge" } }, template: { metadata: { labels: { app: "edge" } }, spec: { nodeSelector: { "kubernetes.io/hostname": "worker-3" }, containers: [{ name: "edge", image: TOOLBOX, command: ["sleep", "infinity"] }] } } } };
+  writeFileSync(join(workDir, "edge.yaml"), stringify(edge));
+  await kubectlOk("apply", "-f", join(workDir, "edge.yaml"));
+  await kubectlWait(320_000, "rollout", "status", "deployment/edge", "--timeout=300s");
+  assert.match(await kubectlOk("exec", "deployment/edge", "--", "curl", "-s", "--max-time", "5", "http://web.default.svc.cluster.local/"), /web-/, "from worker-3 to the web Service's pods on other nodes");
+
+  await setWorkers(2);
+  const shrink = await engine.plannedSteps();
+  const deletes = shrink.steps.filter((s) => s.op === "delete");
+  assert.ok(deletes.length > 0 && deletes.every((s) => s.name.includes("worker-3")), `only worker-3's resources are deleted: ${deletes.map((s) => s.name).join(", ")}`);
+  assert.deepEqual(shrink.steps.filter((s) => !["delete", "update"].includes(s.op)), [], "nothing created or replaced");
+  const down = await engine.up();
+  assert.equal(down.summary.result, "succeeded");
+  assert.notEqual((await kubectl("get", "node", "worker-3")).code, 0, "worker-3 left the API");
+  assert.equal(machineRunning({ cluster: STACK, name: "worker-3" }), false, "worker-3's machine is off");
+  assert.equal(existsSync(machineNames(STACK, "worker-3").dir), false, "and its disk removed");
+  const edgePods = JSON.parse(await kubectlOk("get", "pods", "-l", "app=edge", "-o", "json")).items as any[];
+  assert.ok(edgePods.length === 1 && !edgePods[0].spec.nodeName && edgePods[0].status.phase === "Pending", "the drain evicted edge's pod: it waits for a worker-3 that is gone");
+  const rangesAfter = await podRanges();
+  assert.deepEqual([...rangesAfter.entries()].sort(), [...rangesBefore.entries()].sort(), "the other nodes' ranges as before");
+  await engine.preview({ expectNoChanges: true });
+  await kubectlOk("delete", "deployment", "edge");
 });
 
 /** Changes a booted local machine makes itself (journal, machine id, host keys) or the local backend makes (its key, resolver, bind-mount points). */

@@ -7,8 +7,6 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { spawn } from "node:child_process";
-import { createServer, type Server } from "node:http";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -16,28 +14,11 @@ import { renderCluster } from "../../hosts/render";
 import { artifact, newest } from "../../spec/catalog";
 import { requireSpec, validateSpec } from "../../spec";
 import { hostsBase } from "../helpers";
-import { requireBinaries, runOk } from "./helpers";
+import { requireBinaries, runAsync, runOk, serveFolder } from "./helpers";
 
 before(() => requireBinaries("bash", "curl", "sha256sum", "tar"));
 
 const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
-
-async function serve(dir: string): Promise<{ server: Server; base: string; requests: string[] }> {
-  const requests: string[] = [];
-  const server = createServer((req, res) => {
-    requests.push(req.url ?? "");
-    const file = join(dir, decodeURIComponent(req.url ?? "/"));
-    if (!file.startsWith(dir) || !existsSync(file)) {
-      res.writeHead(404);
-      res.end();
-      return;
-    }
-    res.writeHead(200);
-    res.end(readFileSync(file));
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  return { server, base: `http://127.0.0.1:${(server.address() as { port: number }).port}`, requests };
-}
 
 function put(dir: string, path: string, content: string | Buffer): string {
   mkdirSync(dirname(join(dir, path)), { recursive: true });
@@ -65,25 +46,15 @@ function stepScript(spec: Record<string, any>, work: string): string {
   return body.replaceAll("/usr/local/bin/kubectl ", `${kubectl} `).replaceAll("KUBECONFIG=/etc/kubernetes/admin.conf /usr/local/bin/helm ", `${helm} `);
 }
 
-function runScript(script: string, root: string): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn("bash", ["-c", script], { env: { ...process.env, DRYDOCK_ROOT: root } });
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    });
-  });
-}
+/** The mirror lives in this process, so the script runs without blocking it (bounded). */
+const runScript = (script: string, root: string) => runAsync("bash", ["-c", script], { env: { ...process.env, DRYDOCK_ROOT: root }, timeoutMs: 60_000 });
 
 const calls = (work: string) => (existsSync(join(work, "calls.log")) ? readFileSync(join(work, "calls.log"), "utf8").trim().split("\n") : []);
 
 test("calico: both manifests verified, then the CRDs applied and Established, then the operator; a tampered manifest applies nothing", async () => {
   const work = mkdtempSync(join(tmpdir(), "drydock-cni-upstream-"));
   const mirror = join(work, "mirror");
-  const { server, base, requests } = await serve(mirror);
+  const { server, base, requests } = await serveFolder(mirror);
   try {
     const crds = put(mirror, "/own/operator-crds.yaml", "kind: CustomResourceDefinition\nmetadata: { name: installations.operator.tigera.io }\n");
     const operator = put(mirror, "/own/tigera-operator.yaml", "kind: Deployment\nmetadata: { name: tigera-operator }\n");
@@ -133,7 +104,7 @@ test("calico: both manifests verified, then the CRDs applied and Established, th
 test("cilium: the chart file verified and installed with helm from the file, with drydock's values", async () => {
   const work = mkdtempSync(join(tmpdir(), "drydock-cni-upstream-"));
   const mirror = join(work, "mirror");
-  const { server, base } = await serve(mirror);
+  const { server, base } = await serveFolder(mirror);
   try {
     // A chart archive and a helm tarball in the official layout (linux-amd64/helm).
     mkdirSync(join(work, "build", "linux-amd64"), { recursive: true });

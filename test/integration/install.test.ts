@@ -4,32 +4,15 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { spawn } from "node:child_process";
-import { createServer, type Server } from "node:http";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { installScript, type InstallItem } from "../../hosts/install";
-import { requireBinaries, runOk } from "./helpers";
+import { requireBinaries, runAsync, runOk, serveFolder } from "./helpers";
 
 before(() => requireBinaries("bash", "curl", "tar", "sha256sum"));
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
-
-async function serve(dir: string): Promise<{ server: Server; base: string }> {
-  const server = createServer((req, res) => {
-    const file = join(dir, decodeURIComponent(req.url ?? "/"));
-    if (!file.startsWith(dir) || !existsSync(file)) {
-      res.writeHead(404);
-      res.end();
-      return;
-    }
-    res.writeHead(200);
-    res.end(readFileSync(file));
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  return { server, base: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
-}
 
 function listTree(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -45,7 +28,7 @@ test("install step: verified downloads install into the root; a tampered artifac
   mkdirSync(join(mirror, "release"), { recursive: true });
   runOk("tar", ["-czf", join(mirror, "release", "etcd.tar.gz"), "-C", join(work, "build"), "etcd-v9.9.9-linux-amd64"]);
   writeFileSync(join(mirror, "release", "kubectl"), "#!/bin/sh\necho kubectl\n");
-  const { server, base } = await serve(mirror);
+  const { server, base } = await serveFolder(mirror);
   try {
     const items = (): InstallItem[] => [
       { artifact: { name: "kubectl", version: "9.9.9", url: `${base}/release/kubectl`, sha256: sha256(readFileSync(join(mirror, "release", "kubectl"))) }, layout: { kind: "binary", target: "/usr/local/bin/kubectl" } },
@@ -58,15 +41,9 @@ test("install step: verified downloads install into the root; a tampered artifac
     const good = items();
     writeFileSync(script, `set -euo pipefail\n${installScript(good)}\n`);
     const root = join(work, "root");
-    // The mirror lives in this process, so the script runs without blocking it.
-    const runAsync = (env: NodeJS.ProcessEnv) =>
-      new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn("bash", [script], { env: { ...process.env, ...env } });
-        let stderr = "";
-        child.stderr.on("data", (d: Buffer) => (stderr += d));
-        child.on("close", (code: number | null) => resolve({ code, stderr }));
-      });
-    const installed = await runAsync({ DRYDOCK_ROOT: root });
+    // The mirror lives in this process, so the script runs without blocking it (bounded).
+    const runInstall = (env: NodeJS.ProcessEnv) => runAsync("bash", [script], { env: { ...process.env, ...env }, timeoutMs: 60_000 });
+    const installed = await runInstall({ DRYDOCK_ROOT: root });
     assert.equal(installed.code, 0, installed.stderr);
     assert.deepEqual(listTree(root).filter((p) => p.startsWith("usr/local/bin/")).sort(), ["usr/local/bin/etcd", "usr/local/bin/etcdctl", "usr/local/bin/kubectl"]);
     assert.deepEqual(listTree(join(root, "usr/local/lib/drydock/installed")).sort(), [`etcd-${good[1]!.artifact.sha256}`, "etcd.files", `kubectl-${good[0]!.artifact.sha256}`, "kubectl.files"]);
@@ -77,7 +54,7 @@ test("install step: verified downloads install into the root; a tampered artifac
 
     // A re-run (a phase re-running for another file's change) downloads nothing: the mirror is gone.
     renameSync(join(mirror, "release"), join(mirror, "gone"));
-    const again = await runAsync({ DRYDOCK_ROOT: root });
+    const again = await runInstall({ DRYDOCK_ROOT: root });
     assert.equal(again.code, 0, again.stderr);
     renameSync(join(mirror, "gone"), join(mirror, "release"));
     assert.equal(statSync(join(root, "usr/local/bin/etcd")).mode & 0o777, 0o755);
@@ -86,7 +63,7 @@ test("install step: verified downloads install into the root; a tampered artifac
     // Tamper with the second artifact after its checksum was taken.
     writeFileSync(join(mirror, "release", "etcd.tar.gz"), Buffer.concat([readFileSync(join(mirror, "release", "etcd.tar.gz")), Buffer.from("x")]));
     const fresh = join(work, "fresh-root");
-    const tampered = await runAsync({ DRYDOCK_ROOT: fresh });
+    const tampered = await runInstall({ DRYDOCK_ROOT: fresh });
     assert.equal(tampered.code, 1);
     assert.match(tampered.stderr, new RegExp(`drydock: checksum mismatch for etcd 9\\.9\\.9 from ${base.replace(/[.]/g, "\\.")}/release/etcd\\.tar\\.gz: expected ${good[1]!.artifact.sha256}, got [0-9a-f]{64}; nothing was installed`));
     assert.deepEqual(listTree(fresh), [], "nothing installed, not even the artifact that verified");
@@ -94,7 +71,7 @@ test("install step: verified downloads install into the root; a tampered artifac
     writeFileSync(join(mirror, "release", "kubectl"), "#!/bin/sh\necho kubectl v2\n");
     const newer = items()[0]!;
     writeFileSync(script, `set -euo pipefail\n${installScript([newer])}\n`);
-    const upgraded = await runAsync({ DRYDOCK_ROOT: root });
+    const upgraded = await runInstall({ DRYDOCK_ROOT: root });
     assert.equal(upgraded.code, 0, upgraded.stderr);
     assert.equal(runOk(join(root, "usr/local/bin/kubectl"), []).trim(), "kubectl v2");
     assert.deepEqual(listTree(join(root, "usr/local/lib/drydock/installed")).filter((f) => f.startsWith("kubectl-")), [`kubectl-${newer.artifact.sha256}`], "one marker per artifact");
@@ -116,21 +93,14 @@ test("install step: a whole tarball (the CNI plugins' layout) lists every file i
     runOk("tar", ["-czf", join(mirror, "release", `cni-${version}.tgz`), "-C", dir, "."]);
     return sha256(readFileSync(join(mirror, "release", `cni-${version}.tgz`)));
   };
-  const { server, base } = await serve(mirror);
+  const { server, base } = await serveFolder(mirror);
   try {
     const root = join(work, "root");
-    // The mirror lives in this process, so the script runs without blocking it.
-    const install = (version: string, sum: string) =>
-      new Promise<void>((resolve) => {
-        const script = `set -euo pipefail\n${installScript([{ artifact: { name: "cni-plugins", version, url: `${base}/release/cni-${version}.tgz`, sha256: sum }, layout: { kind: "tree", targetDir: "/opt/cni/bin" } }])}\n`;
-        const child = spawn("bash", ["-c", script], { env: { ...process.env, DRYDOCK_ROOT: root } });
-        let stderr = "";
-        child.stderr.on("data", (d: Buffer) => (stderr += d));
-        child.on("close", (code: number | null) => {
-          assert.equal(code, 0, stderr);
-          resolve();
-        });
-      });
+    const install = async (version: string, sum: string) => {
+      const script = `set -euo pipefail\n${installScript([{ artifact: { name: "cni-plugins", version, url: `${base}/release/cni-${version}.tgz`, sha256: sum }, layout: { kind: "tree", targetDir: "/opt/cni/bin" } }])}\n`;
+      const r = await runAsync("bash", ["-c", script], { env: { ...process.env, DRYDOCK_ROOT: root }, timeoutMs: 60_000 });
+      assert.equal(r.code, 0, r.stderr);
+    };
     const list = () => readFileSync(join(root, "usr/local/lib/drydock/installed/cni-plugins.files"), "utf8");
     const first = pack("1.0.0", ["bridge", "host-local", "loopback"]);
     await install("1.0.0", first);
