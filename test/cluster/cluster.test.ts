@@ -281,15 +281,24 @@ test("a worker added through the spec joins with only its own resources created;
   const rangesBefore = await podRanges();
   assert.equal(rangesBefore.size, 5);
 
+  // What runs on the nodes already there must keep running: the same processes after.
+  const services = async () => Promise.all(nodes.map(async (n) => `${n.name} ${(await ssh(n.address, "systemctl show -p MainPID --value kubelet containerd | tr '\\n' ' '")).stdout.trim()}`));
+  const servicesBefore = await services();
+
   const grown = await setWorkers(3);
   const plan = await engine.plannedSteps();
   const creates = plan.steps.filter((s) => s.op === "create");
   assert.ok(creates.length > 0 && creates.every((s) => s.name.includes("worker-3")), `only worker-3's resources are created: ${creates.map((s) => s.name).join(", ")}`);
-  assert.deepEqual(plan.steps.filter((s) => !["create", "update"].includes(s.op)), [], "nothing replaced or deleted");
-  log(`adding worker-3: ${creates.length} created, ${plan.steps.filter((s) => s.op === "update").map((s) => s.name).join(", ")} updated`);
+  assert.deepEqual(plan.steps.filter((s) => s.op === "delete"), [], "nothing deleted");
+  // The other nodes' routes to pods and the node checks read the new node's range: those phases
+  // run again. A phase with a delete (a host's reset) is never replaced.
+  const rerun = plan.steps.filter((s) => s.op === "update" || s.op === "replace");
+  assert.deepEqual(plan.steps.filter((s) => s.oldDelete && s.op.includes("replace")), [], "no command with a delete is replaced");
+  log(`adding worker-3: ${creates.length} created; run again: ${rerun.map((s) => `${s.name} (${s.op})`).join(", ")}`);
   const up = await engine.up();
   assert.equal(up.summary.result, "succeeded");
   await waitFor("six Ready nodes", async () => (await kubectl("get", "node", "worker-3", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}")).stdout === "True" && (await allNodesReady()), 60, 5000);
+  assert.deepEqual(await services(), servicesBefore, "kubelet and containerd kept running on every other node");
   const rangesGrown = await podRanges();
   for (const [node, range] of rangesBefore) assert.equal(rangesGrown.get(node), range, `${node} keeps its pod range`);
   assert.equal(rangesGrown.get("worker-3"), planAddresses(grown).hosts.find((h) => h.name === "worker-3")!.podCIDR, "worker-3 has its planned range");
@@ -305,7 +314,9 @@ test("a worker added through the spec joins with only its own resources created;
   const shrink = await engine.plannedSteps();
   const deletes = shrink.steps.filter((s) => s.op === "delete");
   assert.ok(deletes.length > 0 && deletes.every((s) => s.name.includes("worker-3")), `only worker-3's resources are deleted: ${deletes.map((s) => s.name).join(", ")}`);
-  assert.deepEqual(shrink.steps.filter((s) => !["delete", "update"].includes(s.op)), [], "nothing created or replaced");
+  assert.ok(deletes.some((s) => s.name === "local-worker-3-leave"), "worker-3 leaves (drain, node deleted) before its machine goes");
+  assert.deepEqual(shrink.steps.filter((s) => s.op === "create"), [], "nothing created");
+  assert.deepEqual(shrink.steps.filter((s) => s.oldDelete && s.op.includes("replace")), [], "no command with a delete is replaced");
   const down = await engine.up();
   assert.equal(down.summary.result, "succeeded");
   assert.notEqual((await kubectl("get", "node", "worker-3")).code, 0, "worker-3 left the API");
@@ -313,6 +324,7 @@ test("a worker added through the spec joins with only its own resources created;
   assert.equal(existsSync(machineNames(STACK, "worker-3").dir), false, "and its disk removed");
   const edgePods = JSON.parse(await kubectlOk("get", "pods", "-l", "app=edge", "-o", "json")).items as any[];
   assert.ok(edgePods.length === 1 && !edgePods[0].spec.nodeName && edgePods[0].status.phase === "Pending", "the drain evicted edge's pod: it waits for a worker-3 that is gone");
+  assert.deepEqual(await services(), servicesBefore, "and kept running through the removal");
   const rangesAfter = await podRanges();
   assert.deepEqual([...rangesAfter.entries()].sort(), [...rangesBefore.entries()].sort(), "the other nodes' ranges as before");
   await engine.preview({ expectNoChanges: true });
