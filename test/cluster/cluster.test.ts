@@ -308,7 +308,22 @@ test("a worker added through the spec joins with only its own resources created;
   writeFileSync(join(workDir, "edge.yaml"), stringify(edge));
   await kubectlOk("apply", "-f", join(workDir, "edge.yaml"));
   await kubectlWait(320_000, "rollout", "status", "deployment/edge", "--timeout=300s");
-  assert.match(await kubectlOk("exec", "deployment/edge", "--", "curl", "-s", "--max-time", "5", "http://web.default.svc.cluster.local/"), /web-/, "from worker-3 to the web Service's pods on other nodes");
+  // Services (cluster DNS included) answer on the new node once its kube-proxy has synced its rules.
+  await kubectlWait(320_000, "-n", "kube-system", "wait", "--for=condition=Ready", "pod", "-l", "k8s-app=kube-proxy", "--field-selector", "spec.nodeName=worker-3", "--timeout=300s");
+  let answer = "";
+  try {
+    await waitFor("the web Service from worker-3", async () => {
+      answer = (await kubectl("exec", "deployment/edge", "--", "curl", "-s", "--max-time", "5", "http://web.default.svc.cluster.local/")).stdout;
+      return /web-/.test(answer);
+    }, 12, 5000);
+  } catch (err) {
+    // What the nodes route, and where the pods are, for the failure's reader.
+    for (const n of nodes.filter((x) => x.name.startsWith("worker-"))) log(`${n.name} routes:\n${(await ssh(n.address, "ip route")).stdout}`);
+    log(`worker-3 routes:\n${(await ssh("10.213.0.34", "ip route")).stdout}`);
+    log((await kubectl("get", "pods", "-A", "-o", "wide")).stdout);
+    throw err;
+  }
+  assert.match(answer, /web-/, "from worker-3 to the web Service's pods on other nodes, by name");
 
   await setWorkers(2);
   const shrink = await engine.plannedSteps();
