@@ -319,7 +319,7 @@ test("a worker added through the spec joins with only its own resources created;
   } catch (err) {
     // What the nodes route, and where the pods are, for the failure's reader.
     for (const n of nodes.filter((x) => x.name.startsWith("worker-"))) log(`${n.name} routes:\n${(await ssh(n.address, "ip route")).stdout}`);
-    log(`worker-3 routes:\n${(await ssh("10.213.0.34", "ip route")).stdout}`);
+    log(`worker-3 routes:\n${(await ssh(planAddresses(grown).hosts.find((h) => h.name === "worker-3")!.address, "ip route")).stdout}`);
     log((await kubectl("get", "pods", "-A", "-o", "wide")).stdout);
     throw err;
   }
