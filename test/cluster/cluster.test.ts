@@ -185,6 +185,11 @@ test("pods run on both workers; exec, logs, pod-to-pod, ClusterIP, NodePort and 
   await kubectlWait(320_000, "-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=300s");
   assert.match(await execIn(pods[0], "getent hosts kubernetes.default.svc.cluster.local"), /^10\.96\.0\.1\s/, "cluster DNS");
   assert.match(await execIn(pods[0], "getent hosts web.default.svc.cluster.local"), new RegExp(`^${clusterIP.replaceAll(".", "\\.")}\\s`), "the Service by name");
+  // kube-proxy programs the Services in the mode the spec asked for.
+  const mode = parse(readFileSync(specFile, "utf8")).network.proxyMode as string;
+  const rules = await ssh(otherNodeIP, mode === "nftables" ? "nft list table ip kube-proxy | grep -c 'chain service-'" : "iptables-save -t nat | grep -c '^-A KUBE-SVC-'");
+  assert.ok(Number(rules.stdout.trim()) > 0, `kube-proxy's ${mode} rules on ${onOther.spec.nodeName}: ${rules.stdout}${rules.stderr}`);
+  log(`kube-proxy mode ${mode}: ${rules.stdout.trim()} service chains on ${onOther.spec.nodeName}`);
   const coredns = JSON.parse(await kubectlOk("get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-dns", "-o", "json")).items as any[];
   assert.ok(coredns.length > 0 && coredns.every((p) => p.status.containerStatuses?.[0]?.ready && p.status.containerStatuses[0].restartCount === 0), "CoreDNS Ready, never restarted (no loop)");
 });
@@ -386,6 +391,7 @@ test("reset on a worker that ran pods leaves it as provisioning found it: no pro
   }
   assert.deepEqual(links!.split("\n").sort(), ["eth0", "lo"], "only the machine's own interfaces");
   assert.doesNotMatch(rules!, /KUBE-|CNI-/, "no kube-proxy or CNI rule left");
+  assert.doesNotMatch((await ssh(worker.address, "nft list tables")).stdout, /kube-proxy/, "no kube-proxy nftables table left");
   assert.equal(cgroups, "0", "no pod cgroup left");
   assert.equal(units, "0", "no kubelet, containerd or pod unit left");
   const after = new Map((await ssh(worker.address, `sysctl ${recorded.map(([k]) => k).join(" ")}`)).stdout.trim().split("\n").map((l) => l.split(" = ") as [string, string]));

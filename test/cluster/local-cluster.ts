@@ -59,6 +59,8 @@ export async function prepareLocalCluster(workDir: string, startServer: StartSer
   spec.containerd = { registryMirrors: { "registry.k8s.io": registry, "registry.drydock.test": registry } };
   // metrics-server 0.8.1 is not served by the module proxy: no image to run (docs/local.md).
   spec.addons = { metricsServer: false };
+  // The example's iptables mode unless asked for another (DRYDOCK_CLUSTER_PROXY_MODE=nftables).
+  if (process.env.DRYDOCK_CLUSTER_PROXY_MODE) spec.network.proxyMode = process.env.DRYDOCK_CLUSTER_PROXY_MODE;
   // No route out of this machine: nothing to masquerade for.
   spec.infrastructure.local = { ...spec.infrastructure.local, nat: false, debianMirror: mirror };
   const specFile = join(workDir, "cluster.yaml");
