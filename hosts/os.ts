@@ -101,7 +101,9 @@ for module in ${modules.join(" ")}; do modprobe "$module" 2>/dev/null || true; d
 # The values before drydock, once, for the reset to put back.
 if [ ! -f ${SYSCTL_BEFORE} ]; then
   mkdir -p "$(dirname ${SYSCTL_BEFORE})"
-  for key in ${Object.keys(SYSCTLS).join(" ")}; do value="$(sysctl -n "$key" 2>/dev/null)" && echo "$key = $value"; done > ${SYSCTL_BEFORE}.new && mv ${SYSCTL_BEFORE}.new ${SYSCTL_BEFORE}
+  # A key this kernel does not have is left out (the loop must not fail on the last one).
+  for key in ${Object.keys(SYSCTLS).join(" ")}; do if value="$(sysctl -n "$key" 2>/dev/null)"; then echo "$key = $value"; fi; done > ${SYSCTL_BEFORE}.new
+  mv ${SYSCTL_BEFORE}.new ${SYSCTL_BEFORE}
 fi
 # Kernel-wide keys are read-only inside a container: its host sets them (the check names any that differ).
 sysctl --system >/dev/null 2>&1 || true
