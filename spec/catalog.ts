@@ -152,8 +152,13 @@ export function artifact(name: ArtifactName, version: string, arch: Arch, source
   return { name, version, arch, sha256, url: mirror ? mirrorUrl(upstream, mirror) : upstream };
 }
 
+/** Whether an override replaces this artifact (of any arch, for the arch-independent ones). */
+export function overrideReplaces(o: ArtifactOverride, name: ArtifactName, version: string, arch: Arch): boolean {
+  return o.name === name && o.version === version && (o.arch === arch || ARCH_INDEPENDENT.includes(name));
+}
+
 function findOverride(overrides: readonly ArtifactOverride[], name: ArtifactName, version: string, arch: Arch): ArtifactOverride | undefined {
-  return overrides.find((o) => o.name === name && o.version === version && (o.arch === arch || ARCH_INDEPENDENT.includes(name)));
+  return overrides.find((o) => overrideReplaces(o, name, version, arch));
 }
 
 /** A version the catalog lists, or one every needed artifact of has an override for amd64 (drydock's host architecture). */

@@ -8,6 +8,7 @@ import {
   KUBERNETES_MINORS,
   kubernetesVersions,
   minorOf,
+  overrideReplaces,
   versionAvailable,
 } from "./catalog";
 import { usedArtifacts } from "./artifact-use";
@@ -66,8 +67,7 @@ function checkVersions(spec: ClusterSpec, report: Report): void {
     report("containerd.version", `${spec.containerd.version} is not in the version catalog; supported: ${listVersions(containerdVersions())} (${OVERRIDE_HINT})`);
   }
   overrides.forEach((o, i) => {
-    const sameArch = (p: typeof o) => p.arch === o.arch || ARCH_INDEPENDENT.includes(o.name);
-    if (overrides.findIndex((p) => p.name === o.name && p.version === o.version && sameArch(p)) < i) {
+    if (overrides.findIndex((p) => overrideReplaces(p, o.name, o.version, o.arch)) < i) {
       report(`artifacts.overrides[${i}]`, `${o.name} ${o.version} ${ARCH_INDEPENDENT.includes(o.name) ? "(any arch)" : o.arch} is overridden twice`);
     }
   });

@@ -1,6 +1,6 @@
 // Integration helpers: real binaries, temporary render trees, bounded waits.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -13,23 +13,14 @@ import { hostsBase } from "../helpers";
 import type { PlannedHost } from "../../spec/addresses";
 import { etcdConfig } from "../../hosts/etcd";
 import { hasProgram, run as runProgram } from "../../local/run";
+import { staticFiles } from "../static-files";
 
 export const DEBIAN_PACKAGES = "etcd-server etcd-client containerd containernetworking-plugins haproxy openssl iproute2 iptables iputils-ping curl systemd keepalived debootstrap systemd-container openssh-client nftables ipset gcc libc6-dev libseccomp-dev umoci skopeo docker-registry";
 
 /** A static file server on 127.0.0.1 for a folder (a download mirror), recording the paths asked for. */
 export async function serveFolder(dir: string): Promise<{ server: Server; base: string; requests: string[] }> {
   const requests: string[] = [];
-  const server = createHttpServer((req, res) => {
-    requests.push(req.url ?? "");
-    const file = join(dir, decodeURIComponent(req.url ?? "/"));
-    if (!file.startsWith(dir) || !existsSync(file)) {
-      res.writeHead(404);
-      res.end();
-      return;
-    }
-    res.writeHead(200);
-    res.end(readFileSync(file));
-  });
+  const server = createHttpServer(staticFiles(dir, (req) => requests.push(req.url ?? "")));
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   return { server, base: `http://127.0.0.1:${(server.address() as { port: number }).port}`, requests };
 }
