@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { BIN_DIR, buildToolchain, CLUSTER_SETS } from "./toolchain/build";
+import { BIN_DIR, buildToolchain, CLUSTER_SETS, UPGRADE_SET } from "./toolchain/build";
 
 const TIERS = ["unit", "program", "integration", "e2e", "cluster"];
 
@@ -24,8 +24,9 @@ if (tiers.length === 0 || unknown.length > 0) {
   process.exit(2);
 }
 try {
-  // The cluster tier also needs the machines' binaries (Kubernetes, containerd, etcd, CNI, CoreDNS).
-  buildToolchain(console.log, tiers.includes("cluster") ? CLUSTER_SETS : ["bin"]);
+  // The cluster tier also needs the machines' binaries (Kubernetes, containerd, etcd, CNI, CoreDNS,
+  // metrics-server) and the Kubernetes version it upgrades to.
+  buildToolchain(console.log, tiers.includes("cluster") ? [...CLUSTER_SETS, UPGRADE_SET] : ["bin"]);
 } catch (err) {
   console.error((err as Error).message);
   process.exit(1);

@@ -29,18 +29,28 @@ export interface Versions {
 const node = (name: string) => binaryPath(name, "node");
 const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 
+/** Puts one artifact where the mirror serves its upstream URL; returns its override. */
+function place(dir: string, mirror: string, name: string, version: string, upstream: string, make: (target: string) => void): Override {
+  const url = mirrorUrl(upstream, mirror);
+  const target = join(dir, new URL(url).pathname.slice(new URL(mirror).pathname.length));
+  mkdirSync(dirname(target), { recursive: true });
+  make(target);
+  return { name, version, arch: "amd64", url, sha256: sha256(target) };
+}
+
+/** kubelet and kubectl of one version (the toolchain's builds linked under kubeDir) into the mirror at dir. */
+export function packKubernetes(dir: string, mirror: string, version: string, kubeDir: string): Override[] {
+  return ["kubelet", "kubectl"].map((name) =>
+    place(dir, mirror, name, version, `https://dl.k8s.io/release/v${version}/bin/linux/amd64/${name}`, (t) => copyFileSync(binaryPath(name, name === "kubectl" && kubeDir === "node" ? "bin" : kubeDir), t)),
+  );
+}
+
 /** Packs every artifact under dir (the mirror's root); returns the overrides that point at them through mirror. */
 export function packArtifacts(dir: string, mirror: string, v: Versions): Override[] {
   rmSync(dir, { recursive: true, force: true });
-  const overrides: Override[] = [];
+  const overrides: Override[] = packKubernetes(dir, mirror, v.kubernetes, "node");
   const work = join(dir, ".work");
-  const place = (name: string, version: string, upstream: string, make: (target: string) => void) => {
-    const url = mirrorUrl(upstream, mirror);
-    const target = join(dir, new URL(url).pathname.slice(new URL(mirror).pathname.length));
-    mkdirSync(dirname(target), { recursive: true });
-    make(target);
-    overrides.push({ name, version, arch: "amd64", url, sha256: sha256(target) });
-  };
+  const add = (name: string, version: string, upstream: string, make: (target: string) => void) => overrides.push(place(dir, mirror, name, version, upstream, make));
   const tarball = (target: string, root: string, files: Record<string, string>) => {
     rmSync(work, { recursive: true, force: true });
     for (const [member, source] of Object.entries(files)) {
@@ -51,21 +61,18 @@ export function packArtifacts(dir: string, mirror: string, v: Versions): Overrid
     runOk("tar", ["-C", work, "--owner=0", "--group=0", "-czf", target, ...(root === "" ? Object.keys(files) : [root])]);
   };
 
-  for (const name of ["kubelet", "kubectl"]) {
-    place(name, v.kubernetes, `https://dl.k8s.io/release/v${v.kubernetes}/bin/linux/amd64/${name}`, (t) => copyFileSync(name === "kubectl" ? binaryPath("kubectl") : node(name), t));
-  }
-  place("runc", v.runc, `https://github.com/opencontainers/runc/releases/download/v${v.runc}/runc.amd64`, (t) => copyFileSync(node("runc"), t));
-  place("containerd", v.containerd, `https://github.com/containerd/containerd/releases/download/v${v.containerd}/containerd-${v.containerd}-linux-amd64.tar.gz`, (t) =>
+  add("runc", v.runc, `https://github.com/opencontainers/runc/releases/download/v${v.runc}/runc.amd64`, (t) => copyFileSync(node("runc"), t));
+  add("containerd", v.containerd, `https://github.com/containerd/containerd/releases/download/v${v.containerd}/containerd-${v.containerd}-linux-amd64.tar.gz`, (t) =>
     tarball(t, "bin", { containerd: node("containerd"), "containerd-shim-runc-v2": node("containerd-shim-runc-v2"), ctr: node("ctr") }),
   );
   const etcdDir = `etcd-v${v.etcd}-linux-amd64`;
-  place("etcd", v.etcd, `https://github.com/etcd-io/etcd/releases/download/v${v.etcd}/${etcdDir}.tar.gz`, (t) =>
+  add("etcd", v.etcd, `https://github.com/etcd-io/etcd/releases/download/v${v.etcd}/${etcdDir}.tar.gz`, (t) =>
     tarball(t, etcdDir, { etcd: node("etcd"), etcdctl: node("etcdctl"), etcdutl: node("etcdutl") }),
   );
-  place("cni-plugins", v.cniPlugins, `https://github.com/containernetworking/plugins/releases/download/v${v.cniPlugins}/cni-plugins-linux-amd64-v${v.cniPlugins}.tgz`, (t) =>
+  add("cni-plugins", v.cniPlugins, `https://github.com/containernetworking/plugins/releases/download/v${v.cniPlugins}/cni-plugins-linux-amd64-v${v.cniPlugins}.tgz`, (t) =>
     tarball(t, "", Object.fromEntries(["bridge", "loopback", "host-local", "portmap"].map((p) => [p, binaryPath(p, "cni")]))),
   );
-  place("crictl", v.crictl, `https://github.com/kubernetes-sigs/cri-tools/releases/download/v${v.crictl}/crictl-v${v.crictl}-linux-amd64.tar.gz`, (t) =>
+  add("crictl", v.crictl, `https://github.com/kubernetes-sigs/cri-tools/releases/download/v${v.crictl}/crictl-v${v.crictl}-linux-amd64.tar.gz`, (t) =>
     tarball(t, "", { crictl: node("crictl") }),
   );
   rmSync(work, { recursive: true, force: true });

@@ -22,7 +22,11 @@ import { etcdctl } from "../../hosts/etcd";
 import { AUDIT_LOG_DIR } from "../../hosts/control-plane";
 import { resetScript } from "../../hosts/file-bundle";
 import { SYSCTL_BEFORE } from "../../hosts/os";
-import { configure, GATEWAY, MACHINES, openEngine, prepareLocalCluster, STACK, SUBNET, TOOLBOX, VIP } from "./local-cluster";
+import { KUBELET_PKI_DIR } from "../../hosts/pki-files";
+import { fingerprintOf, servedFingerprint, startLoad, type LoadResult } from "./under-load";
+import { configure, GATEWAY, KUBERNETES, MACHINES, MIRROR_PORT, openEngine, prepareLocalCluster, STACK, SUBNET, TOOLBOX, UPGRADE_TO, VIP } from "./local-cluster";
+import { packKubernetes, type Override } from "./artifacts";
+import { UPGRADE_SET } from "../toolchain/build";
 
 const log = (line: string) => process.stderr.write(`# cluster: ${line}\n`);
 /** Keeps the cluster, its servers and work folder after the run (take it down with pulumi destroy there). */
@@ -36,6 +40,8 @@ let kubeconfig = "";
 let sshKey = "";
 let specFile = "";
 let destroyed = false;
+/** The upgrade's kubelet and kubectl overrides (served on the bridge beside the cluster's own). */
+let upgradeOverrides: Override[] | undefined;
 const procs = new ProcessGroup();
 const sysctlsBefore = new Map<string, string>();
 
@@ -65,13 +71,16 @@ before(async () => {
     sshKey = join(workDir, "id_ed25519");
     ({ engine, logFile } = await openEngine(workDir));
     specFile = join(workDir, "cluster.yaml");
+    // The mirror serves the folder as packed: packing the same builds again gives the same files.
+    upgradeOverrides = packKubernetes(join(workDir, "mirror"), `http://${GATEWAY}:${MIRROR_PORT}`, UPGRADE_TO, UPGRADE_SET);
     log(`reusing ${workDir}`);
     return;
   }
   for (const key of Object.keys(hostWideSysctls(false))) sysctlsBefore.set(key, readSysctl(key));
   workDir = mkdtempSync("/tmp/drydock-cluster-");
-  const prepared = await prepareLocalCluster(workDir, (cmd, args) => procs.start(cmd, args), log);
+  const prepared = await prepareLocalCluster(workDir, (cmd, args) => procs.start(cmd, args), log, true);
   sshKey = prepared.sshKey;
+  upgradeOverrides = prepared.upgradeOverrides;
   specFile = prepared.specFile;
   ({ engine, logFile } = await openEngine(workDir));
   await configure(engine, prepared.specFile, sshKey);
@@ -194,6 +203,27 @@ test("pods run on both workers; exec, logs, pod-to-pod, ClusterIP, NodePort and 
   assert.ok(coredns.length > 0 && coredns.every((p) => p.status.containerStatuses?.[0]?.ready && p.status.containerStatuses[0].restartCount === 0), "CoreDNS Ready, never restarted (no loop)");
 });
 
+test("metrics-server: kubectl top nodes and pods, with every kubelet's serving certificate verified against the cluster CA", { timeout: 10 * 60_000 }, async () => {
+  assert.ok(kubeconfig, "needs the cluster");
+  await kubectlWait(320_000, "-n", "kube-system", "rollout", "status", "deployment/metrics-server", "--timeout=300s");
+  const args = JSON.parse(await kubectlOk("-n", "kube-system", "get", "deployment", "metrics-server", "-o", "json")).spec.template.spec.containers[0].args as string[];
+  assert.ok(args.includes("--kubelet-certificate-authority=/etc/kubernetes/ca/ca.crt") && !args.some((a) => a.startsWith("--kubelet-insecure-tls")), `verifies the kubelets: ${args.join(" ")}`);
+  // The first scrape comes a resolution (15 s) after start; bounded wait for every node's figures.
+  let top = "";
+  await waitFor("every node in kubectl top nodes", async () => {
+    top = (await kubectl("top", "nodes", "--no-headers")).stdout;
+    return MACHINES.every((m) => new RegExp(`^${m}\\s+\\d+m\\s+\\d+%\\s+\\d+Mi`, "m").test(top));
+  }, 40, 5000);
+  log(`kubectl top nodes:\n${top}`);
+  let pods = "";
+  await waitFor("the web pods in kubectl top pods", async () => {
+    pods = (await kubectl("top", "pods", "-l", "app=web", "--no-headers")).stdout;
+    return pods.trim().split("\n").filter((l) => /^web-\S+\s+\d+m\s+\d+Mi/.test(l)).length === 4;
+  }, 40, 5000);
+  const logs = await kubectlOk("-n", "kube-system", "logs", "deployment/metrics-server");
+  assert.doesNotMatch(logs, /x509|certificate signed by unknown authority/, "no kubelet certificate refused");
+});
+
 test("security: Secrets encrypted in etcd and audited without their data, anonymous requests refused, restricted namespaces refuse privileged pods, NodeRestriction holds", { timeout: 10 * 60_000 }, async () => {
   assert.ok(kubeconfig, "needs the cluster");
   await kubectlOk("create", "secret", "generic", "drydock-probe", "--from-literal=token=plain-text-value");
@@ -266,15 +296,20 @@ test("failover: the VIP holder powers off; kubectl through the VIP answers again
   assert.equal(members.code, 0, `all three etcd members healthy again: ${members.stdout}${members.stderr}`);
 });
 
-/** The cluster's spec with the worker pool at `count`, through the stack's config (as a user edits the spec and runs pulumi up). */
-async function setWorkers(count: number): Promise<ClusterSpec> {
-  const spec = parse(readFileSync(specFile, "utf8"));
-  spec.workers.pools[0].count = count;
-  const file = join(workDir, `cluster-${count}-workers.yaml`);
+/** The spec the stack runs now: the example's, with the changes applied so far. */
+let currentSpec: Record<string, any> | undefined;
+/** A change to the cluster's spec through the stack's config, as a user edits the spec and runs pulumi up. */
+async function changeSpec(label: string, change: (spec: Record<string, any>) => void): Promise<ClusterSpec> {
+  // A reused cluster's stack may run a changed spec already: start from the one its config names.
+  const spec = structuredClone(currentSpec ?? parse(readFileSync((await engine.stack.getConfig("drydock:specFile")).value, "utf8")));
+  change(spec);
+  const file = join(workDir, `cluster-${label}.yaml`);
   writeFileSync(file, stringify(spec));
   await configure(engine, file, sshKey);
+  currentSpec = spec;
   return requireSpec(validateSpec(spec));
 }
+const setWorkers = (count: number) => changeSpec(`${count}-workers`, (spec) => (spec.workers.pools[0].count = count));
 
 async function podRanges(): Promise<Map<string, string>> {
   const out = await kubectlOk("get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}={.spec.podCIDR}{\"\\n\"}{end}");
@@ -349,6 +384,199 @@ test("a worker added through the spec joins with only its own resources created;
   assert.deepEqual([...rangesAfter.entries()].sort(), [...rangesBefore.entries()].sort(), "the other nodes' ranges as before");
   await engine.preview({ expectNoChanges: true });
   await kubectlOk("delete", "deployment", "edge");
+});
+
+/** Each node's main PID of each unit, as "node unit=pid ...". */
+async function mainPids(units: string[], of = nodes): Promise<Map<string, Record<string, string>>> {
+  const lines = await Promise.all(of.map(async (n) => [n.name, (await ssh(n.address, `systemctl show -p MainPID --value ${units.join(" ")}`)).stdout.trim().split("\n")] as const));
+  return new Map(lines.map(([name, pids]) => [name, Object.fromEntries(units.map((u, i) => [u, pids[i] ?? ""]))]));
+}
+
+/** Runs a day-2 change while clients use the cluster: writes through the VIP, the web Service's NodePort on worker-1. */
+async function underLoad<T>(label: string, change: () => Promise<T>): Promise<{ value: T; load: LoadResult }> {
+  const worker = nodes.find((n) => n.name === "worker-1")!;
+  const load = startLoad({ kubeconfig: readFileSync(kubeconfig, "utf8"), namespace: "default", label, serviceUrl: `http://${worker.address}:30080/`, serviceAnswer: /web-/, maxDurationMs: 25 * 60_000 });
+  try {
+    const value = await change();
+    return { value, load: await load.stop() };
+  } catch (err) {
+    await load.stop();
+    throw err;
+  }
+}
+
+/** Every acknowledged write is there; the gaps go to the log (and docs/benchmarks.md). */
+async function checkLoad(what: string, result: LoadResult, label: string): Promise<void> {
+  const stored = new Set((await kubectlOk("get", "configmaps", "-l", `drydock.test/load=${label}`, "-o", "name")).trim().split("\n").map((l) => l.replace("configmap/", "")));
+  const lost = result.acknowledged.filter((name) => !stored.has(name));
+  log(`${what}: API writes through the VIP ${result.api.ok} acknowledged, ${result.api.failed} failed, longest gap ${(result.api.longestGapMs / 1000).toFixed(1)} s; ` +
+    `Service ${result.service.ok} answered, ${result.service.failed} failed, longest gap ${(result.service.longestGapMs / 1000).toFixed(1)} s`);
+  for (const f of [...result.api.failures, ...result.service.failures]) log(`  ${f}`);
+  assert.deepEqual(lost, [], "every acknowledged write is stored");
+  assert.ok(result.api.ok > 0 && result.service.ok > 0, "both clients ran");
+  await kubectlOk("delete", "configmaps", "-l", `drydock.test/load=${label}`);
+}
+
+/** When each control plane's kube-apiserver container started and its pod turned Ready (from its mirror pod). */
+async function apiServerTimes(): Promise<{ node: string; started: number; ready: number }[]> {
+  const pods = JSON.parse(await kubectlOk("get", "pods", "-n", "kube-system", "-l", "component=kube-apiserver", "-o", "json")).items as any[];
+  return controlPlaneNodes().map((n) => {
+    const pod = pods.find((p) => p.spec.nodeName === n.name);
+    assert.ok(pod, `kube-apiserver's mirror pod on ${n.name}`);
+    const ready = pod.status.conditions.find((c: any) => c.type === "Ready");
+    return { node: n.name, started: Date.parse(pod.status.containerStatuses[0].state.running.startedAt), ready: Date.parse(ready.lastTransitionTime) };
+  });
+}
+
+test("certificate rotation (pki.rotation) under load: every server presents its new certificate, etcd members and API servers restart one at a time in order, containerd is untouched, no acknowledged write is lost", { timeout: 30 * 60_000 }, async () => {
+  assert.ok(kubeconfig, "needs the cluster");
+  const servers = [
+    ...controlPlaneNodes().flatMap((n) => [
+      { node: n, port: 2379, file: "/etc/kubernetes/pki/etcd/server.crt" },
+      { node: n, port: 6443, file: "/etc/kubernetes/pki/apiserver.crt" },
+    ]),
+    ...nodes.map((n) => ({ node: n, port: 10250, file: `${KUBELET_PKI_DIR}/kubelet.crt` })),
+  ];
+  const served = () => Promise.all(servers.map((s) => servedFingerprint(s.node.address, s.port)));
+  const before = await served();
+  const pidsBefore = await mainPids(["containerd", "kubelet"]);
+  const etcdBefore = await mainPids(["etcd"], controlPlaneNodes());
+
+  await changeSpec("rotation", (spec) => (spec.pki = { ...spec.pki, rotation: (spec.pki?.rotation ?? 0) + 1 }));
+  const plan = await engine.plannedSteps();
+  assert.deepEqual(plan.steps.filter((s) => s.op === "create" || s.op === "delete"), [], "a rotation creates and deletes nothing");
+  assert.deepEqual(plan.steps.filter((s) => s.oldDelete && s.op.includes("replace")), [], "no command with a delete is replaced");
+  log(`rotation plan: ${JSON.stringify(plan.summary)}`);
+
+  const { value: up, load: result } = await underLoad("rotation", () => engine.up());
+  assert.equal(up.summary.result, "succeeded");
+  writeFileSync(kubeconfig, up.outputs.adminKubeconfig!.value as string, { mode: 0o600 });
+  await checkLoad("certificate rotation", result, "rotation");
+
+  const after = await served();
+  for (const [i, s] of servers.entries()) {
+    const where = `${s.node.name}:${s.port}`;
+    assert.notEqual(after[i], before[i], `${where} presents a new certificate`);
+    assert.equal(after[i], fingerprintOf((await ssh(s.node.address, `cat ${s.file}`)).stdout), `${where} presents the certificate on its disk`);
+  }
+  const pidsAfter = await mainPids(["containerd", "kubelet"]);
+  for (const n of nodes) {
+    assert.equal(pidsAfter.get(n.name)!.containerd, pidsBefore.get(n.name)!.containerd, `${n.name}: containerd reads no certificate: not restarted`);
+    assert.notEqual(pidsAfter.get(n.name)!.kubelet, pidsBefore.get(n.name)!.kubelet, `${n.name}: the kubelet restarted on its new certificates`);
+  }
+  // One at a time, in member order: the monotonic clock is the host kernel's, shared by every machine.
+  const etcdStarts = await Promise.all(controlPlaneNodes().map(async (n) => Number((await ssh(n.address, "systemctl show -p ExecMainStartTimestampMonotonic --value etcd")).stdout.trim())));
+  const etcdAfter = await mainPids(["etcd"], controlPlaneNodes());
+  for (const [i, n] of controlPlaneNodes().entries()) {
+    assert.notEqual(etcdAfter.get(n.name)!.etcd, etcdBefore.get(n.name)!.etcd, `${n.name}: etcd restarted`);
+    if (i > 0) assert.ok(etcdStarts[i]! > etcdStarts[i - 1]!, `etcd on ${n.name} restarted after ${controlPlaneNodes()[i - 1]!.name}'s`);
+  }
+  const apiServers = await apiServerTimes();
+  for (let i = 1; i < apiServers.length; i++) {
+    assert.ok(apiServers[i]!.started >= apiServers[i - 1]!.ready, `kube-apiserver on ${apiServers[i]!.node} started after ${apiServers[i - 1]!.node}'s was Ready: ${JSON.stringify(apiServers)}`);
+  }
+  await waitFor("every node Ready", allNodesReady, 60, 5000);
+  await engine.preview({ expectNoChanges: true });
+});
+
+test("a control-plane machine replaced (pulumi up --replace) under load: a new disk, its etcd member joins anew, its node and API server come back, no acknowledged write is lost", { timeout: 30 * 60_000 }, async () => {
+  assert.ok(kubeconfig, "needs the cluster");
+  const replaced = nodes.find((n) => n.name === "cp-3")!;
+  const first = controlPlaneAddress();
+  const memberIds = async () => {
+    const r = await ssh(first, etcdctl("member list -w json"));
+    assert.equal(r.code, 0, r.stderr);
+    return new Map((JSON.parse(r.stdout).members as any[]).map((m) => [m.name as string, BigInt(m.ID).toString(16)]));
+  };
+  const idsBefore = await memberIds();
+  assert.equal(idsBefore.size, 3);
+  await ssh(replaced.address, "echo old > /root/drydock-test-marker");
+  const urn = await engine.urnOf(`${STACK}-${replaced.name}`);
+
+  const plan = await engine.plannedSteps({ replace: [urn] });
+  const touched = plan.steps.filter((s) => s.op !== "update" || !s.name.startsWith(`${STACK}-${replaced.name}-`));
+  log(`replacing ${replaced.name}: ${plan.steps.map((s) => `${s.name} (${s.op})`).join(", ")}`);
+  assert.deepEqual(plan.steps.filter((s) => s.op === "create" || s.op === "delete"), [], "only replacements and updates");
+  assert.ok(touched.every((s) => s.name === `${STACK}-${replaced.name}`), `only the machine is replaced; only its own phases run again: ${touched.map((s) => `${s.name} (${s.op})`).join(", ")}`);
+
+  const { value: up, load: result } = await underLoad("replace", () => engine.up({ replace: [urn] }));
+  assert.equal(up.summary.result, "succeeded");
+  await checkLoad(`${replaced.name} replaced`, result, "replace");
+
+  assert.notEqual((await ssh(replaced.address, "cat /root/drydock-test-marker 2>&1")).stdout.trim(), "old", "the machine has a new disk");
+  const idsAfter = await memberIds();
+  assert.equal(idsAfter.size, 3, "three members");
+  for (const n of controlPlaneNodes()) {
+    if (n === replaced) assert.notEqual(idsAfter.get(n.name), idsBefore.get(n.name), `${n.name} joined etcd anew`);
+    else assert.equal(idsAfter.get(n.name), idsBefore.get(n.name), `${n.name} kept its etcd membership`);
+  }
+  const health = await ssh(first, etcdctl("endpoint health", controlPlaneNodes().map((n) => `https://${n.address}:2379`).join(",")));
+  assert.equal(health.code, 0, `every member healthy: ${health.stdout}${health.stderr}`);
+  await waitFor("every node Ready", allNodesReady, 60, 5000);
+  const ready = await kubectlWait(200_000, "-n", "kube-system", "wait", "--for=condition=Ready", `pod/kube-apiserver-${replaced.name}`, "--timeout=180s");
+  assert.match(ready, /condition met/);
+  await engine.preview({ expectNoChanges: true });
+});
+
+test(`a Kubernetes upgrade (${KUBERNETES} → ${UPGRADE_TO}) through the spec under load: control planes one at a time, workers drained one at a time, every node on the new version, no acknowledged write lost`, { timeout: 40 * 60_000 }, async () => {
+  assert.ok(kubeconfig && upgradeOverrides, "needs the cluster and the new version's binaries");
+  await changeSpec(`kubernetes-${UPGRADE_TO}`, (spec) => {
+    spec.kubernetes = { ...spec.kubernetes, version: UPGRADE_TO };
+    // As an air-gapped site would: the new version's own builds replace the old version's entries.
+    spec.artifacts.overrides = [...spec.artifacts.overrides.filter((o: { name: string }) => o.name !== "kubelet" && o.name !== "kubectl"), ...upgradeOverrides!];
+  });
+  const plan = await engine.plannedSteps();
+  assert.deepEqual(plan.steps.filter((s) => s.op === "create" || s.op === "delete"), [], "an upgrade creates and deletes nothing");
+  assert.deepEqual(plan.steps.filter((s) => s.oldDelete && s.op.includes("replace")), [], "no command with a delete is replaced");
+  log(`upgrade plan: ${JSON.stringify(plan.summary)}`);
+
+  // Which workers are cordoned, sampled through the run: drained one at a time (maxUnavailable 1).
+  const workers = nodes.filter((n) => n.name.startsWith("worker-")).map((n) => n.name);
+  const cordoned = new Set<string>();
+  let mostAtOnce = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const r = await kubectl("--request-timeout=3s", "get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}={.spec.unschedulable}{\"\\n\"}{end}");
+      const now = r.stdout.split("\n").filter((l) => l.endsWith("=true")).map((l) => l.split("=")[0]!);
+      now.forEach((n) => cordoned.add(n));
+      mostAtOnce = Math.max(mostAtOnce, now.filter((n) => workers.includes(n)).length);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  })();
+  let upgraded;
+  try {
+    upgraded = await underLoad("upgrade", () => engine.up());
+  } finally {
+    sampling = false;
+    await sampler;
+  }
+  const { value: up, load: result } = upgraded;
+  assert.equal(up.summary.result, "succeeded");
+  await checkLoad(`upgrade to ${UPGRADE_TO}`, result, "upgrade");
+  assert.deepEqual([...cordoned].sort(), workers, "each worker was cordoned and drained");
+  assert.equal(mostAtOnce, 1, "one worker at a time");
+
+  const nodeInfo = JSON.parse(await kubectlOk("get", "nodes", "-o", "json")).items as any[];
+  for (const n of nodeInfo) {
+    assert.equal(n.status.nodeInfo.kubeletVersion, `v${UPGRADE_TO}`, `${n.metadata.name}'s kubelet`);
+    assert.notEqual(n.spec.unschedulable, true, `${n.metadata.name} uncordoned`);
+  }
+  const version = JSON.parse(await kubectlOk("version", "-o", "json")).serverVersion.gitVersion;
+  assert.equal(version, `v${UPGRADE_TO}`, "the API servers");
+  const system = JSON.parse(await kubectlOk("get", "pods", "-n", "kube-system", "-o", "json")).items as any[];
+  for (const component of ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"]) {
+    const pods = system.filter((p) => p.metadata.name.startsWith(`${component}-`));
+    assert.ok(pods.length > 0, component);
+    for (const p of pods) assert.ok(p.spec.containers[0].image.endsWith(`/${component}:v${UPGRADE_TO}`) && p.status.phase === "Running", `${p.metadata.name}: ${p.spec.containers[0].image} ${p.status.phase}`);
+  }
+  const apiServers = await apiServerTimes();
+  for (let i = 1; i < apiServers.length; i++) {
+    assert.ok(apiServers[i]!.started >= apiServers[i - 1]!.ready, `kube-apiserver on ${apiServers[i]!.node} started after ${apiServers[i - 1]!.node}'s was Ready: ${JSON.stringify(apiServers)}`);
+  }
+  await kubectlWait(320_000, "rollout", "status", "deployment/web", "--timeout=300s");
+  await waitFor("every node Ready", allNodesReady, 60, 5000);
+  await engine.preview({ expectNoChanges: true });
 });
 
 /** Changes a booted local machine makes itself (journal, machine id, host keys) or the local backend makes (its key, resolver, bind-mount points). */

@@ -9,10 +9,11 @@
 //   kube-proxy     the local machines' Debian root file system (iptables, nftables, ipset,
 //                  conntrack) with kube-proxy in /usr/local/bin (upstream: Debian base + the same tools)
 //   coredns        the static Go binary as /coredns, user 65532 (upstream: distroless nonroot)
+//   metrics-server the static Go binary as /metrics-server, user 65534 (upstream: distroless static)
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { binaryPath, TOOLCHAIN_DIR } from "../toolchain/build";
+import { binaryPath, binarySpecs, TOOLCHAIN_DIR } from "../toolchain/build";
 import { runOk } from "../integration/helpers";
 
 export const IMAGE_CACHE = process.env.DRYDOCK_IMAGE_CACHE ?? "/var/cache/drydock-cluster";
@@ -55,6 +56,7 @@ export interface ImageVersions {
   readonly kubernetes: string;
   readonly pause: string;
   readonly coredns: string;
+  readonly metricsServer: string;
 }
 
 /** The k8s.io/kubernetes source the toolchain's kubernetes module pins (Go's module cache). */
@@ -70,13 +72,28 @@ function pauseBinary(work: string, pause: string): string {
   return out;
 }
 
+/** The images of one Kubernetes version's control plane and kube-proxy, from the toolchain's binaries in kubeDir. */
+export function kubernetesImages(version: string, kubeProxyBase: string, kubeDir = "node"): Image[] {
+  const built = (name: string) => builtBinary(name, version, kubeDir);
+  return [
+    ...["kube-apiserver", "kube-controller-manager", "kube-scheduler"].map((c) => ({ repository: c, tag: `v${version}`, files: { [`/usr/local/bin/${c}`]: built(c) }, entrypoint: [`/usr/local/bin/${c}`] })),
+    { repository: "kube-proxy", tag: `v${version}`, base: kubeProxyBase, files: { "/usr/local/bin/kube-proxy": built("kube-proxy") }, entrypoint: ["/usr/local/bin/kube-proxy"] },
+  ];
+}
+
+/** A toolchain binary linked under dir, checked to be the version an image is tagged with. */
+function builtBinary(name: string, version: string, dir = "node"): string {
+  const built = binarySpecs().find((b) => b.name === name && (b.dir ?? "bin") === dir)?.version;
+  if (built !== version) throw new Error(`images: ${name} ${version} asked for, the toolchain builds ${built ?? "none"} in ${dir}`);
+  return binaryPath(name, dir);
+}
+
 export function clusterImages(v: ImageVersions, work: string, kubeProxyBase: string): Image[] {
-  const node = (name: string) => binaryPath(name, "node");
   return [
     { repository: "pause", tag: v.pause, files: { "/pause": pauseBinary(work, v.pause) }, entrypoint: ["/pause"], user: "65535:65535" },
-    ...["kube-apiserver", "kube-controller-manager", "kube-scheduler"].map((c) => ({ repository: c, tag: `v${v.kubernetes}`, files: { [`/usr/local/bin/${c}`]: node(c) }, entrypoint: [`/usr/local/bin/${c}`] })),
-    { repository: "kube-proxy", tag: `v${v.kubernetes}`, base: kubeProxyBase, files: { "/usr/local/bin/kube-proxy": node("kube-proxy") }, entrypoint: ["/usr/local/bin/kube-proxy"] },
-    { repository: "coredns/coredns", tag: `v${v.coredns}`, files: { "/coredns": node("coredns") }, entrypoint: ["/coredns"], user: "65532:65532" },
+    ...kubernetesImages(v.kubernetes, kubeProxyBase),
+    { repository: "coredns/coredns", tag: `v${v.coredns}`, files: { "/coredns": builtBinary("coredns", v.coredns) }, entrypoint: ["/coredns"], user: "65532:65532" },
+    { repository: "metrics-server/metrics-server", tag: `v${v.metricsServer}`, files: { "/metrics-server": builtBinary("metrics-server", v.metricsServer) }, entrypoint: ["/metrics-server"], user: "65534" },
   ];
 }
 

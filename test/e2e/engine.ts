@@ -30,6 +30,8 @@ export interface EngineOptions {
 export interface Scope {
   readonly exclude?: string[];
   readonly excludeDependents?: boolean;
+  /** `pulumi up --replace`: URNs to replace although their inputs did not change. */
+  readonly replace?: string[];
 }
 
 export interface PlannedStep {
@@ -109,6 +111,14 @@ export class EngineStack {
       },
     });
     return { summary: preview.changeSummary as Record<string, number>, steps };
+  }
+
+  /** The URN of the one resource of that name in the stack's state. */
+  async urnOf(name: string): Promise<string> {
+    const resources = ((await this.stack.exportStack()).deployment?.resources ?? []) as { urn: string }[];
+    const found = resources.filter((r) => r.urn.endsWith(`::${name}`));
+    if (found.length !== 1) throw new Error(`${found.length} resources named ${name} in the state`);
+    return found[0]!.urn;
   }
 
   destroy(): Promise<auto.DestroyResult> {

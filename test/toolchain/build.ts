@@ -10,6 +10,8 @@ export const TOOLCHAIN_DIR = __dirname;
 export const CACHE_DIR = process.env.DRYDOCK_TOOLCHAIN_CACHE ?? "/var/cache/drydock-toolchain";
 /** What a cluster needs: the tests' tools and the machines' binaries (not the conformance suite). */
 export const CLUSTER_SETS: readonly string[] = ["bin", "node", "cni"];
+/** The machines' Kubernetes binaries at the version the cluster tier upgrades to. */
+export const UPGRADE_SET = "node-upgrade";
 /** Every built binary is linked here under its own name. */
 export const BIN_DIR = join(CACHE_DIR, "bin");
 
