@@ -110,13 +110,15 @@ export class LocalHost extends pulumi.dynamic.Resource {
   declare readonly rootfs: pulumi.Output<string>;
   declare readonly bridge: pulumi.Output<string>;
   constructor(name: string, args: Inputs<LocalHostInputs>, opts?: pulumi.CustomResourceOptions) {
-    super(localHostProvider, name, { ...args, rootfs: undefined, previousSysctls: undefined }, opts, "drydock", "LocalHost");
+    // One bridge per cluster, one machine per name: never two at once, so a replacement deletes first
+    // (also on `pulumi up --replace`, which does not ask the provider's diff).
+    super(localHostProvider, name, { ...args, rootfs: undefined, previousSysctls: undefined }, { ...opts, deleteBeforeReplace: true }, "drydock", "LocalHost");
   }
 }
 
 export class LocalMachine extends pulumi.dynamic.Resource {
   constructor(name: string, args: Inputs<LocalMachineInputs>, opts?: pulumi.CustomResourceOptions) {
-    super(localMachineProvider, name, { ...args, sshPrivateKey: pulumi.secret(args.sshPrivateKey), authorizedKey: undefined, machine: undefined }, opts, "drydock", "LocalMachine");
+    super(localMachineProvider, name, { ...args, sshPrivateKey: pulumi.secret(args.sshPrivateKey), authorizedKey: undefined, machine: undefined }, { ...opts, deleteBeforeReplace: true }, "drydock", "LocalMachine");
   }
 }
 

@@ -143,7 +143,8 @@ export function startLoad(options: LoadOptions): { stop: () => Promise<LoadResul
     while (running()) {
       const begun = Date.now();
       try {
-        const res = await send(httpRequest(options.serviceUrl, { agent: false }), undefined, timeout);
+        // The suite's one-line server answers with bare LF line ends: accepted, as curl accepts them.
+        const res = await send(httpRequest(options.serviceUrl, { agent: false, insecureHTTPParser: true }), undefined, timeout);
         if (res.status === 200 && options.serviceAnswer.test(res.body)) service.success(Date.now());
         else service.failure(`HTTP ${res.status} ${res.body.slice(0, 100)}`);
       } catch (err) {

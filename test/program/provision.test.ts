@@ -277,6 +277,10 @@ test("local-ha: one LocalHost and a LocalMachine per node; each host's commands 
     assert.ok(isSecretValue(m.inputs.sshPrivateKey), `${m.name}: the SSH key is a secret input`);
     assert.ok((run.dependsOn.get(`pulumi-nodejs:dynamic/drydock:LocalMachine::${m.name}`) ?? []).includes("local-local-host"), `${m.name} after the host's bridge`);
   }
+  // A machine's name, address and disk cannot be held twice: `pulumi up --replace` must delete the
+  // old one first (the provider's diff says so only when it is asked; --replace does not ask it).
+  // Found live: created first, the replacement's machine was removed with the original.
+  for (const r of [...machines, ...host]) assert.ok(run.deleteBeforeReplace.has(`${r.type}::${r.name}`), `${r.name} is deleted before its replacement`);
   let checked = 0;
   for (const c of commands(run)) {
     const target = unwrapSecrets(c.inputs.connection);
