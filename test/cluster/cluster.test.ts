@@ -176,7 +176,9 @@ test("pods run on both workers; exec, logs, pod-to-pod, ClusterIP, NodePort and 
     },
   };
   const service = { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "default" }, spec: { type: "NodePort", selector: { app: "web" }, ports: [{ port: 80, targetPort: 8080, nodePort: 30080 }] } };
-  writeFileSync(join(workDir, "web.yaml"), [manifest, service].map((o) => stringify(o)).join("---\n"));
+  // As a user keeps a Service up through node drains (kubectl drain honours it).
+  const budget = { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "web", namespace: "default" }, spec: { maxUnavailable: 1, selector: { matchLabels: { app: "web" } } } };
+  writeFileSync(join(workDir, "web.yaml"), [manifest, service, budget].map((o) => stringify(o)).join("---\n"));
   await kubectlOk("apply", "-f", join(workDir, "web.yaml"));
   await kubectlWait(620_000, "rollout", "status", "deployment/web", "--timeout=600s");
   const pods = JSON.parse(await kubectlOk("get", "pods", "-l", "app=web", "-o", "json")).items as any[];
@@ -414,7 +416,8 @@ async function checkLoad(what: string, result: LoadResult, label: string): Promi
   for (const f of [...result.api.failures, ...result.service.failures]) log(`  ${f}`);
   assert.deepEqual(lost, [], "every acknowledged write is stored");
   assert.ok(result.api.ok > 0 && result.service.ok > 0, "both clients ran");
-  await kubectlOk("delete", "configmaps", "-l", `drydock.test/load=${label}`);
+  // One delete-collection request (kubectl delete -l sends one request per object).
+  await kubectlOk("delete", "--raw", `/api/v1/namespaces/default/configmaps?labelSelector=drydock.test%2Fload%3D${label}`);
 }
 
 /** When each control plane's kube-apiserver container started and its pod turned Ready (from its mirror pod). */

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
 import { stringify } from "yaml";
 import { ProcessGroup, runAsync, waitFor } from "../integration/helpers";
+import { INSTALLED_DIR } from "../../hosts/install";
 import { attachToLan, bootMachines, copyEtcdClient, createLan, ensureRootfs, HOST_SNAPSHOT, inNetns, Machine, makeSshDir, packEtcdRelease, removeLan, requireHostTools, servedEtcdFingerprint, startMirror, type Lan } from "./machines";
 import { EngineStack, logTo, readLog } from "./engine";
 import { ROOT } from "../helpers";
@@ -40,13 +41,16 @@ const baseline = new Map<string, string>();
 const byName = (name: string) => machines.find((m) => m.name === name)!;
 const members = (count: number) => MACHINES.slice(0, count);
 
+/** Hosts whose reprovision was raised (a user does that after reinstalling a machine). */
+const reprovisions = new Map<string, number>();
+
 function writeSpec(memberCount: number, extra: Record<string, unknown> = {}): void {
   spec = {
     ...spec,
     ...extra,
     infrastructure: {
       provider: "hosts",
-      hosts: [...members(memberCount).map((m) => ({ ...m, roles: ["etcd"] })), CONTROL_PLANE],
+      hosts: [...members(memberCount).map((m) => ({ ...m, roles: ["etcd"], ...(reprovisions.has(m.name) ? { reprovision: reprovisions.get(m.name) } : {}) })), CONTROL_PLANE],
       ssh: { user: "root" },
     },
   };
@@ -144,18 +148,24 @@ test("the exported state holds no private key in plain text; the SSH key is encr
 /** Writes keys under prefix from the lan until stopped; returns the acknowledged ones. */
 function startWriter(prefix: string, count: () => number) {
   const acked: string[] = [];
+  const ackedAt: number[] = [];
   let writing = true;
   const done = (async () => {
     const client = await lanClient();
     const deadline = Date.now() + 900_000;
     for (let i = 0; writing && i < 20_000 && Date.now() < deadline; i++) {
       const r = await runAsync(...inNetns(lan!.netns, "etcdctl", [`--endpoints=${endpoints(count())}`, `--cacert=${client}/ca.crt`, `--cert=${client}/healthcheck-client.crt`, `--key=${client}/healthcheck-client.key`, "--dial-timeout=1s", "--command-timeout=2s", "put", `${prefix}${i}`, "v"]), { timeoutMs: 10_000 });
-      if (r.code === 0) acked.push(`${prefix}${i}`);
+      if (r.code === 0) {
+        acked.push(`${prefix}${i}`);
+        ackedAt.push(Date.now());
+      }
       else await new Promise((res) => setTimeout(res, 200));
     }
   })();
   return {
     acked,
+    /** The longest time between two acknowledged writes. */
+    longestPauseMs: () => Math.max(0, ...ackedAt.slice(1).map((at, i) => at - ackedAt[i]!)),
     stop: async () => {
       writing = false;
       await done;
@@ -203,6 +213,64 @@ test("etcd members 3 → 5 → 3 through the spec while a writer writes: the dif
     const was = baseline.get(m.name)!.split("\n");
     assert.deepEqual({ left: now.filter((l) => !was.includes(l)), lost: was.filter((l) => !now.includes(l)) }, { left: [], lost: [] }, `${m.name} is reset`);
   }
+});
+
+/** When etcd last started on each member (the host kernel's monotonic clock, shared by every container). */
+const etcdStarts = (count: number) => Promise.all(members(count).map(async (m) => Number((await byName(m.name).sshOk("systemctl show -p ExecMainStartTimestampMonotonic --value etcd")).trim())));
+
+test("a new etcd build (a new SHA-256 in the override) restarts the members one at a time in member order while a writer writes: no acknowledged write lost, writes pause for seconds at most", { timeout: 1_200_000 }, async () => {
+  const build = packEtcdRelease(workDir, join(workDir, "mirror"), `http://${GATEWAY}:${MIRROR_PORT}`, "2");
+  writeSpec(3, { artifacts: { overrides: [{ name: "etcd", version: build.version, url: build.url, sha256: build.sha256 }] } });
+  const plan = await engine.plannedSteps(EXCLUDE);
+  assert.deepEqual(plan.steps.filter((st) => st.op === "create" || st.op === "delete" || st.oldDelete && st.op.includes("replace")), [], "a new build creates and deletes nothing, and replaces nothing with a delete");
+  const before = await etcdStarts(3);
+  const writer = startWriter("/engine/rolling/", () => 3);
+  try {
+    await waitFor("the writer's first write", () => writer.acked.length > 0, 100, 200);
+    const up = await engine.up(EXCLUDE);
+    assert.equal(up.summary.result, "succeeded");
+  } finally {
+    await writer.stop();
+  }
+  const after = await etcdStarts(3);
+  for (const [i, m] of members(3).entries()) {
+    assert.equal((await byName(m.name).ssh(`test -f ${INSTALLED_DIR}/etcd-${build.sha256}`)).code, 0, `${m.name} runs the new build`);
+    assert.ok(after[i]! > before[i]!, `${m.name} restarted`);
+    if (i > 0) assert.ok(after[i]! > after[i - 1]!, `${m.name} restarted after ${members(3)[i - 1]!.name}`);
+  }
+  const stored = (await byName("eng-1").sshOk(etcdctl("get /engine/rolling/ --prefix --keys-only", endpoints(3)))).split("\n").filter(Boolean);
+  assert.deepEqual(writer.acked.filter((k) => !stored.includes(k)), [], "every acknowledged write is stored");
+  log(`rolling restart: ${writer.acked.length} writes acknowledged, longest pause ${writer.longestPauseMs()} ms`);
+  assert.ok(writer.longestPauseMs() < 5000, `writes paused ${writer.longestPauseMs()} ms`);
+});
+
+test("raising a host's reprovision runs exactly that host's phases again, and they change nothing on it", { timeout: 900_000 }, async () => {
+  reprovisions.set("eng-2", 1);
+  writeSpec(3);
+  const plan = await engine.plannedSteps(EXCLUDE);
+  assert.ok(plan.steps.length > 0 && plan.steps.every((st) => st.op === "update" && st.name.startsWith("eng-eng-2-")), `only eng-2's phases run again: ${plan.steps.map((st) => `${st.name} (${st.op})`).join(", ")}`);
+  const before = await hostState(byName("eng-2"));
+  const up = await engine.up(EXCLUDE);
+  assert.equal(up.summary.resourceChanges?.update, plan.steps.length);
+  assert.equal(await hostState(byName("eng-2")), before, "files keep inode and mtime, services keep their PIDs");
+});
+
+test("a member whose disk was lost (a reinstalled host, its reprovision raised) leaves and joins anew on the next up, with every key", { timeout: 900_000 }, async () => {
+  const three = byName("eng-3");
+  const memberId = async (name: string) => (await byName("eng-1").sshOk(etcdctl("member list -w simple", endpoints(3)))).split("\n").find((l) => l.split(", ")[2] === name)?.split(", ")[0];
+  const idBefore = await memberId("eng-3");
+  await three.sshOk("systemctl stop etcd && rm -rf /var/lib/etcd");
+  for (let i = 0; i < 10; i++) await byName("eng-1").sshOk(etcdctl(`put /engine/lost/${i} v`, endpoints(2)));
+  reprovisions.set("eng-3", 1);
+  writeSpec(3);
+  const up = await engine.up(EXCLUDE);
+  assert.equal(up.summary.result, "succeeded");
+  const idAfter = await memberId("eng-3");
+  assert.ok(idAfter && idAfter !== idBefore, `eng-3 joined anew: ${idBefore} -> ${idAfter}`);
+  assert.deepEqual(await memberList(3), ["started eng-1", "started eng-2", "started eng-3"]);
+  const keys = async (m: Machine) => (await m.sshOk(`${etcdctl("get /engine/ --prefix --keys-only --consistency=s")} | grep -c /engine/ || true`)).trim();
+  const expected = await keys(byName("eng-1"));
+  await waitFor("eng-3 has every key", async () => (await keys(three)) === expected, 60, 1000);
 });
 
 /** The etcd client certificate the program delivered to eng-1, copied for clients on the lan. */
