@@ -131,7 +131,7 @@ export function startLoad(options: LoadOptions): { stop: () => Promise<LoadResul
         if (res.status === 201) {
           acknowledged.push(name);
           api.success(Date.now());
-        } else api.failure(`${name}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+        } else api.failure(`${name}: HTTP ${res.status} ${res.body.slice(0, 600)}`);
       } catch (err) {
         api.failure(`${name}: ${(err as Error).message}`);
       }

@@ -50,7 +50,6 @@ export function ensureRootfs(log: (line: string) => void = () => undefined): str
   });
 }
 
-export const LAN_NETNS = "dde-lan";
 const BRIDGE = "br0";
 
 export interface Lan {
@@ -63,7 +62,7 @@ export interface Lan {
 /** A command run inside a network namespace. */
 export const inNetns = (netns: string, cmd: string, args: string[]): [string, string[]] => ["ip", ["netns", "exec", netns, cmd, ...args]];
 
-export function createLan(gateway: string, prefix: number, netns = LAN_NETNS): Lan {
+export function createLan(gateway: string, prefix: number, netns: string): Lan {
   removeNetns(netns);
   runOk("ip", ["netns", "add", netns]);
   const ip = (...args: string[]) => runOk(...inNetns(netns, "ip", args));

@@ -124,19 +124,6 @@ export interface RunOptions {
   readonly keepInputs?: boolean;
   /** State of a previous run, by resource name: diff/update run against it as the engine would. */
   readonly priorState?: ReadonlyMap<string, { id: string; state: Record<string, any> }>;
-  /**
-   * Runs @pulumi/command remote Commands for real (the end-to-end hosts) with their
-   * plain inputs, as the engine and the provider would against priorState: a new
-   * command is created, one whose inputs changed is updated (its update, else its
-   * create), one whose triggers changed is replaced (created anew; the old one's
-   * delete runs after the run, see remoteDelete), an unchanged one does not run.
-   * What it returns becomes the resource's outputs. The mock runtime registers a
-   * resource only after its dependencies resolve, so commands run in the order
-   * `pulumi up` would run them.
-   */
-  readonly remoteCommand?: (name: string, inputs: Record<string, any>, operation: "create" | "update") => Promise<{ stdout: string; stderr: string }>;
-  /** Runs the delete of each command the run replaced, once the run is done (create-before-delete), last replaced first. */
-  readonly remoteDelete?: (name: string, priorInputs: Record<string, any>) => Promise<void>;
 }
 
 /** The inputs a remote Command's provider diffs. */
@@ -165,7 +152,6 @@ export const TEST_SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-only-not-
 export async function runIndex(config: Record<string, string>, options: RunOptions = {}): Promise<ProgramRun> {
   const resources: RecordedResource[] = [];
   const invokes: { token: string; provider: string | undefined }[] = [];
-  const replaced: { name: string; inputs: Record<string, any> }[] = [];
   const runProviders = options.runProviders ?? true;
   await pulumi.runtime.setMocks(
     {
@@ -199,14 +185,6 @@ export async function runIndex(config: Record<string, string>, options: RunOptio
           state = secretOutputs({ ...outs, __provider: news.__provider });
         }
         if (args.type.startsWith("aws:")) state = { ...awsComputed(args.type, args.name), ...args.inputs };
-        if (args.type === REMOTE_COMMAND && options.remoteCommand) {
-          const prior = options.priorState?.get(args.name);
-          const news = unwrapSecrets(args.inputs);
-          operation = commandOperation(prior?.state, news);
-          if (operation === "same") state = { ...args.inputs, stdout: prior!.state.stdout, stderr: prior!.state.stderr };
-          else state = { ...args.inputs, ...(await options.remoteCommand(args.name, news, operation === "update" ? "update" : "create")) };
-          if (operation === "replace") replaced.push({ name: args.name, inputs: commandInputs(prior!.state) });
-        }
         const keep = options.keepInputs ?? true;
         resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, operation, inputs: keep ? args.inputs : {}, state: keep ? state : {}, id, provider: args.provider });
         return { id, state };
@@ -237,6 +215,5 @@ export async function runIndex(config: Record<string, string>, options: RunOptio
   delete require.cache[entry];
   const exports = require(entry) as Record<string, unknown>;
   await waitForRPCs();
-  for (const r of [...replaced].reverse()) await options.remoteDelete?.(r.name, r.inputs);
   return { resources, exports, dependsOn, deleteBeforeReplace, invokes };
 }
