@@ -38,7 +38,10 @@ function place(dir: string, mirror: string, name: string, version: string, upstr
   return { name, version, arch: "amd64", url, sha256: sha256(target) };
 }
 
-/** kubelet and kubectl of one version (the toolchain's builds linked under kubeDir) into the mirror at dir. */
+/**
+ * kubelet and kubectl of one version into the mirror at dir: the toolchain's builds linked under
+ * kubeDir, except the cluster's own kubectl ("node"), which is the tests' kubectl in bin.
+ */
 export function packKubernetes(dir: string, mirror: string, version: string, kubeDir: string): Override[] {
   return ["kubelet", "kubectl"].map((name) =>
     place(dir, mirror, name, version, `https://dl.k8s.io/release/v${version}/bin/linux/amd64/${name}`, (t) => copyFileSync(binaryPath(name, name === "kubectl" && kubeDir === "node" ? "bin" : kubeDir), t)),

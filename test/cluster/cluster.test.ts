@@ -14,7 +14,7 @@ import { parse, stringify } from "yaml";
 import { requireSpec, validateSpec, type ClusterSpec } from "../../spec";
 import { planAddresses } from "../../spec/addresses";
 import { ProcessGroup, run, runAsync, waitFor } from "../integration/helpers";
-import type { EngineStack } from "../e2e/engine";
+import type { EngineStack, PlannedStep } from "../e2e/engine";
 import { readLog } from "../e2e/engine";
 import { bridgeName, hostWideSysctls, readSysctl, removeNetwork, restoreSysctls } from "../../local/host";
 import { destroyMachine, machineNames, machineRunning, removeClusterFolder } from "../../local/machine";
@@ -421,15 +421,24 @@ async function checkLoad(what: string, result: LoadResult, label: string): Promi
   await kubectlOk("delete", "--raw", `/api/v1/namespaces/default/configmaps?labelSelector=drydock.test%2Fload%3D${label}`);
 }
 
-/** When each control plane's kube-apiserver container started and its pod turned Ready (from its mirror pod). */
-async function apiServerTimes(): Promise<{ node: string; started: number; ready: number }[]> {
+/** Each control plane's kube-apiserver (its mirror pod) started only after the previous one's was Ready. */
+async function assertApiServersRestartedInOrder(): Promise<void> {
   const pods = JSON.parse(await kubectlOk("get", "pods", "-n", "kube-system", "-l", "component=kube-apiserver", "-o", "json")).items as any[];
-  return controlPlaneNodes().map((n) => {
+  const times = controlPlaneNodes().map((n) => {
     const pod = pods.find((p) => p.spec.nodeName === n.name);
     assert.ok(pod, `kube-apiserver's mirror pod on ${n.name}`);
     const ready = pod.status.conditions.find((c: any) => c.type === "Ready");
     return { node: n.name, started: Date.parse(pod.status.containerStatuses[0].state.running.startedAt), ready: Date.parse(ready.lastTransitionTime) };
   });
+  for (let i = 1; i < times.length; i++) {
+    assert.ok(times[i]!.started >= times[i - 1]!.ready, `kube-apiserver on ${times[i]!.node} started after ${times[i - 1]!.node}'s was Ready: ${JSON.stringify(times)}`);
+  }
+}
+
+/** A change to what runs on the nodes, not to which nodes exist: nothing created or deleted, no host reset. */
+function assertOnlyUpdates(plan: { steps: PlannedStep[] }, what: string): void {
+  assert.deepEqual(plan.steps.filter((s) => s.op === "create" || s.op === "delete"), [], `${what} creates and deletes nothing`);
+  assert.deepEqual(plan.steps.filter((s) => s.oldDelete && s.op.includes("replace")), [], "no command with a delete is replaced");
 }
 
 test("certificate rotation (pki.rotation) under load: every server presents its new certificate, etcd members and API servers restart one at a time in order, containerd is untouched, no acknowledged write is lost", { timeout: 30 * 60_000 }, async () => {
@@ -448,8 +457,7 @@ test("certificate rotation (pki.rotation) under load: every server presents its 
 
   await changeSpec("rotation", (spec) => (spec.pki = { ...spec.pki, rotation: (spec.pki?.rotation ?? 0) + 1 }));
   const plan = await engine.plannedSteps();
-  assert.deepEqual(plan.steps.filter((s) => s.op === "create" || s.op === "delete"), [], "a rotation creates and deletes nothing");
-  assert.deepEqual(plan.steps.filter((s) => s.oldDelete && s.op.includes("replace")), [], "no command with a delete is replaced");
+  assertOnlyUpdates(plan, "a rotation");
   log(`rotation plan: ${JSON.stringify(plan.summary)}`);
 
   const { value: up, load: result } = await underLoad("rotation", () => engine.up());
@@ -475,10 +483,7 @@ test("certificate rotation (pki.rotation) under load: every server presents its 
     assert.notEqual(etcdAfter.get(n.name)!.etcd, etcdBefore.get(n.name)!.etcd, `${n.name}: etcd restarted`);
     if (i > 0) assert.ok(etcdStarts[i]! > etcdStarts[i - 1]!, `etcd on ${n.name} restarted after ${controlPlaneNodes()[i - 1]!.name}'s`);
   }
-  const apiServers = await apiServerTimes();
-  for (let i = 1; i < apiServers.length; i++) {
-    assert.ok(apiServers[i]!.started >= apiServers[i - 1]!.ready, `kube-apiserver on ${apiServers[i]!.node} started after ${apiServers[i - 1]!.node}'s was Ready: ${JSON.stringify(apiServers)}`);
-  }
+  await assertApiServersRestartedInOrder();
   await waitFor("every node Ready", allNodesReady, 60, 5000);
   await engine.preview({ expectNoChanges: true });
 });
@@ -530,8 +535,7 @@ test(`a Kubernetes upgrade (${KUBERNETES} → ${UPGRADE_TO}) through the spec un
     spec.artifacts.overrides = [...spec.artifacts.overrides.filter((o: { name: string }) => o.name !== "kubelet" && o.name !== "kubectl"), ...upgradeOverrides!];
   });
   const plan = await engine.plannedSteps();
-  assert.deepEqual(plan.steps.filter((s) => s.op === "create" || s.op === "delete"), [], "an upgrade creates and deletes nothing");
-  assert.deepEqual(plan.steps.filter((s) => s.oldDelete && s.op.includes("replace")), [], "no command with a delete is replaced");
+  assertOnlyUpdates(plan, "an upgrade");
   log(`upgrade plan: ${JSON.stringify(plan.summary)}`);
 
   // Which workers are cordoned, sampled through the run: drained one at a time (maxUnavailable 1).
@@ -574,10 +578,7 @@ test(`a Kubernetes upgrade (${KUBERNETES} → ${UPGRADE_TO}) through the spec un
     assert.ok(pods.length > 0, component);
     for (const p of pods) assert.ok(p.spec.containers[0].image.endsWith(`/${component}:v${UPGRADE_TO}`) && p.status.phase === "Running", `${p.metadata.name}: ${p.spec.containers[0].image} ${p.status.phase}`);
   }
-  const apiServers = await apiServerTimes();
-  for (let i = 1; i < apiServers.length; i++) {
-    assert.ok(apiServers[i]!.started >= apiServers[i - 1]!.ready, `kube-apiserver on ${apiServers[i]!.node} started after ${apiServers[i - 1]!.node}'s was Ready: ${JSON.stringify(apiServers)}`);
-  }
+  await assertApiServersRestartedInOrder();
   await kubectlWait(320_000, "rollout", "status", "deployment/web", "--timeout=300s");
   await waitFor("every node Ready", allNodesReady, 60, 5000);
   // The next run only lets the version guard forget the old version (docs/operations.md).
