@@ -1,11 +1,32 @@
 // What an admin on the first control-plane host does to a worker node: for an
 // upgrade, cordon and drain it (marking it, so only nodes drydock cordoned are
 // uncordoned) and uncordon it once it is back; when the worker goes, drain it and
-// delete it from the API. A node that has not registered yet is left alone.
+// delete it from the API. A node that has not registered yet is left alone; an API
+// that does not answer is never taken for "not registered" (that once left a
+// removed worker in the API: the delete ran while other phases were still running).
 import { adminKubectl, annotationJsonpath } from "./control-plane";
 
 /** Marks a node drydock cordoned for an upgrade. */
 export const UPGRADE_ANNOTATION = "drydock.io/upgrading";
+
+/** Attempts, 5 s apart, at a read the API does not answer before the script fails. */
+export const API_READ_ATTEMPTS = 24;
+
+/** A shell function: runs a read until the API answers and prints the answer; exits 1 after API_READ_ATTEMPTS. */
+const API_READ = [
+  "api_read() {",
+  "  local out attempt=1",
+  '  until out=$("$@"); do',
+  `    if [ "$attempt" -ge ${API_READ_ATTEMPTS} ]; then echo "drydock: the API did not answer: \${*:5}" >&2; exit 1; fi`,
+  "    attempt=$((attempt + 1)); sleep 5",
+  "  done",
+  "  printf '%s' \"$out\"",
+  "}",
+].join("\n");
+
+/** Sets $var to what the API answers (empty when the node is not there); the script fails if it never answers. */
+const readNode = (variable: string, node: string, k: (args: string) => string, output: string) =>
+  `${variable}=$(api_read ${k(`get node ${node} --ignore-not-found -o ${output}`)}) || exit 1`;
 
 const drain = (node: string) => `drain ${node} --ignore-daemonsets --delete-emptydir-data --timeout=300s`;
 
@@ -13,9 +34,12 @@ export function cordonDrainScript(node: string, server: string): string {
   const k = (args: string) => adminKubectl(args, server);
   return [
     "set -euo pipefail",
-    `if ! ${k(`get node ${node}`)} >/dev/null 2>&1; then echo "drydock: ${node} not registered yet; nothing to drain" >&2; exit 0; fi`,
+    API_READ,
+    readNode("registered", node, k, "name"),
+    `if [ -z "$registered" ]; then echo "drydock: ${node} not registered yet; nothing to drain" >&2; exit 0; fi`,
     // Never take over a node someone else cordoned: only a schedulable node is marked.
-    `if [ "$(${k(`get node ${node} -o 'jsonpath={.spec.unschedulable}'`)})" != "true" ]; then`,
+    readNode("unschedulable", node, k, "'jsonpath={.spec.unschedulable}'"),
+    `if [ "$unschedulable" != "true" ]; then`,
     `  ${k(`annotate node ${node} ${UPGRADE_ANNOTATION}=true --overwrite`)}`,
     "fi",
     k(drain(node)),
@@ -26,7 +50,9 @@ export function uncordonScript(node: string, server: string): string {
   const k = (args: string) => adminKubectl(args, server);
   return [
     "set -euo pipefail",
-    `if [ "$(${k(`get node ${node} -o 'jsonpath={${annotationJsonpath(UPGRADE_ANNOTATION)}}'`)} 2>/dev/null)" = "true" ]; then`,
+    API_READ,
+    readNode("marked", node, k, `'jsonpath={${annotationJsonpath(UPGRADE_ANNOTATION)}}'`),
+    `if [ "$marked" = "true" ]; then`,
     `  ${k(`uncordon ${node}`)}`,
     `  ${k(`annotate node ${node} ${UPGRADE_ANNOTATION}-`)}`,
     "fi",
@@ -37,8 +63,11 @@ export function uncordonScript(node: string, server: string): string {
 export function removeNodeScript(node: string, server: string): string {
   const k = (args: string) => adminKubectl(args, server);
   return [
+    // No -e: a drain that fails (a PodDisruptionBudget that never allows it) still ends in the delete.
     "set -uo pipefail",
-    `if ${k(`get node ${node}`)} >/dev/null 2>&1; then`,
+    API_READ,
+    readNode("registered", node, k, "name"),
+    `if [ -n "$registered" ]; then`,
     `  ${k(drain(node))}`,
     `  ${k(`delete node ${node} --wait=true`)}`,
     "fi",

@@ -1,17 +1,23 @@
 // The worker upgrade scripts, run with bash against a kubectl stand-in that keeps
 // one node's state in files: cordon and drain mark only nodes drydock cordoned,
-// and uncordon touches only those.
+// uncordon touches only those, and an API that does not answer is never taken for
+// a node that is not there.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cordonDrainScript, uncordonScript } from "../../hosts/worker-upgrade";
+import { API_READ_ATTEMPTS, cordonDrainScript, removeNodeScript, uncordonScript } from "../../hosts/worker-upgrade";
 
 const SERVER = "https://127.0.0.1:6443";
 
-function withNode(fn: (run: (script: string) => { code: number | null; calls: string[] }, state: string) => void) {
+type Run = (script: string) => { code: number | null; calls: string[]; stderr: string };
+
+/** The stand-in API fails this many calls (as a restarting or overloaded server does) before it answers. */
+const apiDownFor = (state: string, calls: number) => writeFileSync(`${state}.down`, String(calls));
+
+function withNode(fn: (run: Run, state: string) => void) {
   const dir = mkdtempSync(join(tmpdir(), "drydock-upgrade-"));
   try {
     const state = join(dir, "node");
@@ -23,23 +29,32 @@ function withNode(fn: (run: (script: string) => { code: number | null; calls: st
       `#!/bin/bash
 args=("$@"); echo "\${args[*]:3}" >> ${log}
 cmd="$4"; node="$6"
-[ -d ${state} ] || { echo "Error from server (NotFound): nodes \\"$node\\" not found" >&2; exit 1; }
+if [ -s ${state}.down ] && [ "$(cat ${state}.down)" -gt 0 ]; then
+  echo $(( $(cat ${state}.down) - 1 )) > ${state}.down
+  echo "The connection to the server 127.0.0.1:6443 was refused" >&2; exit 1
+fi
+if [ ! -d ${state} ]; then
+  case " $* " in *" --ignore-not-found "*) exit 0 ;; esac
+  echo "Error from server (NotFound): nodes \\"$node\\" not found" >&2; exit 1
+fi
 case "$cmd $*" in
-  *"jsonpath={.spec.unschedulable}"*) cat ${state}/unschedulable 2>/dev/null ;;
-  *"jsonpath={.metadata.annotations"*) cat ${state}/annotation 2>/dev/null ;;
+  *"jsonpath={.spec.unschedulable}"*) cat ${state}/unschedulable 2>/dev/null || true ;;
+  *"jsonpath={.metadata.annotations"*) cat ${state}/annotation 2>/dev/null || true ;;
   get*) echo "$node Ready" ;;
   annotate*drydock.io/upgrading=true*) echo true > ${state}/annotation ;;
   annotate*drydock.io/upgrading-*) rm -f ${state}/annotation ;;
   drain*) echo true > ${state}/unschedulable ;;
   uncordon*) rm -f ${state}/unschedulable ;;
+  delete*) rm -rf ${state} ;;
 esac
 `,
     );
     chmodSync(kubectl, 0o755);
     const run = (script: string) => {
       writeFileSync(log, "");
-      const r = spawnSync("bash", ["-c", script.replaceAll("/usr/local/bin/kubectl", kubectl)], { encoding: "utf8" });
-      return { code: r.status, calls: readFileSync(log, "utf8").trim().split("\n").filter(Boolean).map((c) => c.split(" ")[0] + (c.includes("jsonpath") ? ":jsonpath" : "")) };
+      // The retries' pauses are not what is tested.
+      const r = spawnSync("bash", ["-c", `sleep() { :; }\n${script.replaceAll("/usr/local/bin/kubectl", kubectl)}`], { encoding: "utf8" });
+      return { code: r.status, stderr: r.stderr, calls: readFileSync(log, "utf8").trim().split("\n").filter(Boolean).map((c) => c.split(" ")[0] + (c.includes("jsonpath") ? ":jsonpath" : "")) };
     };
     fn(run, state);
   } finally {
@@ -77,5 +92,52 @@ test("a node someone else cordoned is drained but never uncordoned by drydock", 
     const r = run(uncordonScript("w-1", SERVER));
     assert.ok(!r.calls.includes("uncordon"));
     assert.ok(existsSync(join(state, "unschedulable")), "still cordoned");
+  });
+});
+
+test("an API that does not answer at first: asked again, the registered node is drained; never taken for an unregistered one", () => {
+  withNode((run, state) => {
+    spawnSync("mkdir", [state]);
+    apiDownFor(state, 3);
+    const r = run(cordonDrainScript("w-1", SERVER));
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.calls.slice(0, 5), ["get", "get", "get", "get", "get:jsonpath"], "three refused reads, then the answers");
+    assert.ok(r.calls.includes("drain"), "drained");
+    assert.equal(readFileSync(join(state, "annotation"), "utf8").trim(), "true");
+  });
+});
+
+test("an API that never answers fails the drain, the uncordon and the removal, and changes nothing", () => {
+  withNode((run, state) => {
+    spawnSync("mkdir", [state]);
+    writeFileSync(join(state, "annotation"), "true\n");
+    for (const script of [cordonDrainScript("w-1", SERVER), uncordonScript("w-1", SERVER), removeNodeScript("w-1", SERVER)]) {
+      apiDownFor(state, 1000);
+      const r = run(script);
+      assert.equal(r.code, 1);
+      assert.equal(r.calls.length, API_READ_ATTEMPTS, "every attempt was a read");
+      assert.ok(r.calls.every((c) => c.startsWith("get")), `nothing but reads: ${r.calls.join(", ")}`);
+      assert.match(r.stderr, /drydock: the API did not answer: get node w-1/);
+    }
+    assert.ok(existsSync(state), "the node is still there");
+  });
+});
+
+test("a worker that goes is drained, then deleted from the API, also when the API answers only on a later attempt", () => {
+  withNode((run, state) => {
+    spawnSync("mkdir", [state]);
+    apiDownFor(state, 2);
+    const r = run(removeNodeScript("w-1", SERVER));
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.calls, ["get", "get", "get", "drain", "delete"]);
+    assert.equal(existsSync(state), false, "deleted");
+  });
+});
+
+test("a worker that never registered is not drained or deleted on removal", () => {
+  withNode((run) => {
+    const r = run(removeNodeScript("w-1", SERVER));
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.calls, ["get"]);
   });
 });
