@@ -341,6 +341,7 @@ test("a worker added through the spec joins with only its own resources created;
   assert.equal(up.summary.result, "succeeded");
   await waitFor("six Ready nodes", async () => (await kubectl("get", "node", "worker-3", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}")).stdout === "True" && (await allNodesReady()), 60, 5000);
   assert.deepEqual(await services(), servicesBefore, "kubelet and containerd kept running on every other node");
+  const worker3Uid = await kubectlOk("get", "node", "worker-3", "-o", "jsonpath={.metadata.creationTimestamp} {.metadata.uid}");
   const rangesGrown = await podRanges();
   for (const [node, range] of rangesBefore) assert.equal(rangesGrown.get(node), range, `${node} keeps its pod range`);
   assert.equal(rangesGrown.get("worker-3"), planAddresses(grown).hosts.find((h) => h.name === "worker-3")!.podCIDR, "worker-3 has its planned range");
@@ -376,7 +377,9 @@ test("a worker added through the spec joins with only its own resources created;
   assert.deepEqual(shrink.steps.filter((s) => s.oldDelete && s.op.includes("replace")), [], "no command with a delete is replaced");
   const down = await engine.up();
   assert.equal(down.summary.result, "succeeded");
-  assert.notEqual((await kubectl("get", "node", "worker-3")).code, 0, "worker-3 left the API");
+  const left = await kubectl("get", "node", "worker-3", "-o", "jsonpath={.metadata.creationTimestamp} {.metadata.uid}");
+  // Still there: the uid and creation time say whether it was never deleted or registered again.
+  assert.notEqual(left.code, 0, `worker-3 left the API (still there, created ${left.stdout}; the one that joined was ${worker3Uid})`);
   assert.equal(machineRunning({ cluster: STACK, name: "worker-3" }), false, "worker-3's machine is off");
   assert.equal(existsSync(machineNames(STACK, "worker-3").dir), false, "and its disk removed");
   const edgePods = JSON.parse(await kubectlOk("get", "pods", "-l", "app=edge", "-o", "json")).items as any[];
