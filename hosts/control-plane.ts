@@ -357,9 +357,12 @@ ${pods.map((p) => `pod ${p.component} ${q(stagedManifest(p.component))} ${q(inst
 `;
 }
 
+/** The step that brings up a control plane's static pods (its check waits for them in the API). */
+export const CONTROL_PLANE_PODS_STEP = "control-plane-pods";
+
 export function controlPlanePodsStep(pods: readonly StaticPod[], dependsOn: readonly string[]): StepDraft {
   return {
-    name: "control-plane-pods",
+    name: CONTROL_PLANE_PODS_STEP,
     description: "put the control plane's static pods in place; the kubelet restarts those whose manifest or files changed",
     dependsOn,
     triggers: [STATIC_POD_INSTALLER, ...new Set(pods.flatMap((p) => [stagedManifest(p.component), ...p.reads]))],

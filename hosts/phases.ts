@@ -57,6 +57,9 @@ export function withStepsOf(phase: Phase, plan: HostPlan): Phase {
 /** Where a step that restarts a service records what it last applied. */
 export const STEP_STATE_DIR = "/usr/local/lib/drydock/state";
 
+/** A shell word: the file that records a step's last success on its host (DRYDOCK_STEP_STATE moves it, for tests). */
+export const stepRecordPath = (step: string) => `"\${DRYDOCK_STEP_STATE:-${STEP_STATE_DIR}}"/${step}.sha256`;
+
 /**
  * Runs each step, then its health check with a bounded wait; fails loudly with
  * the check's output. A step with trigger files is skipped when neither its

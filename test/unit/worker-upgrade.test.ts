@@ -1,11 +1,12 @@
 // The worker upgrade scripts, run with bash against a kubectl stand-in that keeps
 // one node's state in files: cordon and drain mark only nodes drydock cordoned,
 // uncordon touches only those, and an API that does not answer is never taken for
-// a node that is not there.
+// a node that is not there. The first control plane's step record says a control
+// plane has run there (as on a host whose control-plane-pods step succeeded).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { API_READ_ATTEMPTS, cordonDrainScript, removeNodeScript, uncordonScript } from "../../hosts/worker-upgrade";
@@ -17,9 +18,12 @@ type Run = (script: string) => { code: number | null; calls: string[]; stderr: s
 /** The stand-in API fails this many calls (as a restarting or overloaded server does) before it answers. */
 const apiDownFor = (state: string, calls: number) => writeFileSync(`${state}.down`, String(calls));
 
-function withNode(fn: (run: Run, state: string) => void) {
+function withNode(fn: (run: Run, state: string, steps: string) => void) {
   const dir = mkdtempSync(join(tmpdir(), "drydock-upgrade-"));
   try {
+    const steps = join(dir, "steps");
+    mkdirSync(steps);
+    writeFileSync(join(steps, "control-plane-pods.sha256"), "digest\n");
     const state = join(dir, "node");
     const log = join(dir, "calls");
     const kubectl = join(dir, "kubectl");
@@ -53,16 +57,16 @@ esac
     const run = (script: string) => {
       writeFileSync(log, "");
       // The retries' pauses are not what is tested.
-      const r = spawnSync("bash", ["-c", `sleep() { :; }\n${script.replaceAll("/usr/local/bin/kubectl", kubectl)}`], { encoding: "utf8" });
+      const r = spawnSync("bash", ["-c", `sleep() { :; }\n${script.replaceAll("/usr/local/bin/kubectl", kubectl)}`], { encoding: "utf8", env: { ...process.env, DRYDOCK_STEP_STATE: steps } });
       return { code: r.status, stderr: r.stderr, calls: readFileSync(log, "utf8").trim().split("\n").filter(Boolean).map((c) => c.split(" ")[0] + (c.includes("jsonpath") ? ":jsonpath" : "")) };
     };
-    fn(run, state);
+    fn(run, state, steps);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-test("a node not registered yet (first bring-up) is left alone", () => {
+test("a node not registered yet (a worker added to a running cluster) is left alone", () => {
   withNode((run) => {
     const r = run(cordonDrainScript("w-1", SERVER));
     assert.equal(r.code, 0);
@@ -107,11 +111,11 @@ test("an API that does not answer at first: asked again, the registered node is 
   });
 });
 
-test("an API that never answers fails the drain, the uncordon and the removal, and changes nothing", () => {
+test("an API that never answers fails the drain and the uncordon, and changes nothing", () => {
   withNode((run, state) => {
     spawnSync("mkdir", [state]);
     writeFileSync(join(state, "annotation"), "true\n");
-    for (const script of [cordonDrainScript("w-1", SERVER), uncordonScript("w-1", SERVER), removeNodeScript("w-1", SERVER)]) {
+    for (const script of [cordonDrainScript("w-1", SERVER), uncordonScript("w-1", SERVER)]) {
       apiDownFor(state, 1000);
       const r = run(script);
       assert.equal(r.code, 1);
@@ -119,7 +123,31 @@ test("an API that never answers fails the drain, the uncordon and the removal, a
       assert.ok(r.calls.every((c) => c.startsWith("get")), `nothing but reads: ${r.calls.join(", ")}`);
       assert.match(r.stderr, /drydock: the API did not answer: get node w-1/);
     }
-    assert.ok(existsSync(state), "the node is still there");
+    assert.ok(existsSync(state) && existsSync(join(state, "annotation")), "the node is still there, still marked");
+  });
+});
+
+test("a worker that goes while the API never answers: its machine may go, and the operator is told the node is still in the API", () => {
+  withNode((run, state) => {
+    spawnSync("mkdir", [state]);
+    apiDownFor(state, 1000);
+    const r = run(removeNodeScript("w-1", SERVER));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.calls.length, API_READ_ATTEMPTS);
+    assert.ok(r.calls.every((c) => c === "get"), `nothing but reads: ${r.calls.join(", ")}`);
+    assert.match(r.stderr, /drydock: w-1 was neither drained nor deleted from the API; once it answers: kubectl delete node w-1/);
+  });
+});
+
+test("before any control plane has run on the host (a first bring-up), the drain asks nothing and does nothing", () => {
+  withNode((run, state, steps) => {
+    spawnSync("mkdir", [state]);
+    rmSync(join(steps, "control-plane-pods.sha256"));
+    apiDownFor(state, 1000);
+    const r = run(cordonDrainScript("w-1", SERVER));
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.calls, []);
+    assert.match(r.stderr, /no control plane has run on this host yet/);
   });
 });
 
