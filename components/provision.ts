@@ -13,6 +13,7 @@ import { planPhases, phaseScript, withStepsOf, type Phase } from "../hosts/phase
 import { topologicalOrder } from "../hosts/stages";
 import { apiServerUrl } from "../pki/kubeconfig";
 import { leaveScript } from "../hosts/etcd-membership";
+import { CLUSTER_MANIFESTS_STEP } from "../hosts/cluster-manifests";
 import type { SnapshotStore } from "../hosts/etcd-backup";
 import { cordonDrainScript, removeNodeScript, uncordonScript } from "../hosts/worker-upgrade";
 import type { VersionGuard } from "./providers";
@@ -90,12 +91,14 @@ export class Provisioning extends pulumi.ComponentResource {
     // binaries go in, it is cordoned and drained (from the first control plane); after
     // it is back, uncordoned (its leave command's update). On a run that changes
     // kubernetes.version, a batch's drains wait for the previous batch to be uncordoned
-    // (the first batch for every control plane); on any other run nothing waits, so a
+    // (the first batch for every control plane and for the new kube-proxy on every node,
+    // as kubeadm upgrades it with the control plane); on any other run nothing waits, so a
     // pool's first bring-up and scaling stay parallel.
     const leaves = new Map<string, RemoteCommand>();
     const drains = new Map<string, RemoteCommand>();
     const upgradingFrom = args.guard ? args.guard.upgradingFrom : pulumi.output(null);
-    // The phases in which each control plane's API server is ready again (filled with the phases below).
+    // The phases in which each control plane's API server is ready again, and the one that
+    // applies the cluster's objects (the new kube-proxy rolled out to every node), filled below.
     const controlPlaneReady: RemoteCommand[] = [];
     for (const pool of spec.workers.pools) {
       const workers = shape.map((p) => p.host).filter((h) => isWorker(h) && h.pool === pool.name);
@@ -179,7 +182,7 @@ export class Provisioning extends pulumi.ComponentResource {
         },
       );
       lastPhase.set(host.name, commands[phase.id]!);
-      if (phase.steps.some((st) => st.name === "apiserver-ready")) controlPlaneReady.push(commands[phase.id]!);
+      if (phase.steps.some((st) => st.name === "apiserver-ready" || st.name === CLUSTER_MANIFESTS_STEP)) controlPlaneReady.push(commands[phase.id]!);
     }
 
     // Workers: uncordoned once back after an upgrade (the update a new version makes);

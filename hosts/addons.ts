@@ -83,6 +83,12 @@ function kubeProxyKubeconfig(server: string): string {
 /** On kube-proxy's pods: its configuration's digest, so a changed ConfigMap rolls the DaemonSet (kube-proxy reads it only at start). */
 export const CONFIG_ANNOTATION = "drydock.dev/config-sha256";
 
+/**
+ * A new kube-proxy counts as available this long after it starts: time for its first sync of
+ * the node's rules (its /livez says healthy before that), before the roll moves to the next node.
+ */
+export const KUBE_PROXY_MIN_READY_SECONDS = 5;
+
 export function kubeProxyManifest(spec: ClusterSpec, server: string, yaml: (o: unknown) => string): Manifest | null {
   if (spec.network.proxyMode === "none") return null;
   const labels = { "k8s-app": "kube-proxy" };
@@ -99,6 +105,7 @@ export function kubeProxyManifest(spec: ClusterSpec, server: string, yaml: (o: u
     spec: {
       selector: { matchLabels: labels },
       updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
+      minReadySeconds: KUBE_PROXY_MIN_READY_SECONDS,
       template: {
         metadata: { labels, annotations: { [CONFIG_ANNOTATION]: createHash("sha256").update(JSON.stringify(config.data)).digest("hex") } },
         spec: {

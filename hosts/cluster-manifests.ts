@@ -86,6 +86,9 @@ export function clusterFiles(ctx: PkiContext, manifests: readonly Manifest[]): H
   ];
 }
 
+/** The step that applies the cluster's objects; on an upgrade the workers' drains wait for it. */
+export const CLUSTER_MANIFESTS_STEP = "cluster-manifests";
+
 export function clusterSteps(
   ctx: PkiContext,
   manifests: readonly Manifest[],
@@ -121,7 +124,7 @@ export function clusterSteps(
     applyAfter = [`${first.name}/cni-upstream`];
   }
   steps.push({
-    name: "cluster-manifests",
+    name: CLUSTER_MANIFESTS_STEP,
     description: "apply the cluster's objects (server-side)",
     dependsOn: applyAfter,
     triggers: [...manifests.map((m) => `${MANIFEST_DIR}/${m.name}`), OBJECTS_LIST],
@@ -132,6 +135,11 @@ export function clusterSteps(
       adminKubectl(`apply --server-side --force-conflicts --field-manager=drydock -f ${MANIFEST_DIR}/${rbacManifest().name}`, endpointUrl(ctx), "", KUBECONFIG_PATHS.superAdmin),
       kubectl(`apply --server-side --force-conflicts --field-manager=drydock -f ${MANIFEST_DIR}/`),
       pruneScript(kubectl),
+      // A new kube-proxy (an upgrade, a changed config) is on every node before this step ends,
+      // and so before an upgrade drains any worker: a node whose kube-proxy is being replaced
+      // keeps its old rules until the new one syncs, so pods moving then would leave Services
+      // pointing at pods that are gone.
+      ...(spec.network.proxyMode === "none" ? [] : [kubectl(`-n kube-system rollout status daemonset/kube-proxy --timeout=300s`)]),
     ].join("\n"),
     check: null,
   });
@@ -140,7 +148,7 @@ export function clusterSteps(
   steps.push({
     name: "nodes-ready",
     description: "label control-plane nodes, then every node Ready",
-    dependsOn: [`${first.name}/cluster-manifests`, ...kubeletsStarted],
+    dependsOn: [`${first.name}/${CLUSTER_MANIFESTS_STEP}`, ...kubeletsStarted],
     body: [
       // NodeRestriction keeps kubelets from setting node-role labels themselves.
       ...controlPlanes.map((h) => kubectl(`label node ${h.name} ${CONTROL_PLANE_LABEL}= --overwrite`)),

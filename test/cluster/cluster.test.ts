@@ -545,6 +545,8 @@ test(`a Kubernetes upgrade (${KUBERNETES} → ${UPGRADE_TO}) through the spec un
   const workers = nodes.filter((n) => n.name.startsWith("worker-")).map((n) => n.name);
   const cordoned = new Set<string>();
   let mostAtOnce = 0;
+  // kube-proxy on every node as the first worker is drained: "node image phase" lines.
+  let kubeProxyAtFirstDrain: string[] | undefined;
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
@@ -552,6 +554,10 @@ test(`a Kubernetes upgrade (${KUBERNETES} → ${UPGRADE_TO}) through the spec un
       const now = r.stdout.split("\n").filter((l) => l.endsWith("=true")).map((l) => l.split("=")[0]!);
       now.forEach((n) => cordoned.add(n));
       mostAtOnce = Math.max(mostAtOnce, now.filter((n) => workers.includes(n)).length);
+      if (!kubeProxyAtFirstDrain && now.some((n) => workers.includes(n))) {
+        const pods = JSON.parse(await kubectlOk("get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-proxy", "-o", "json")).items as any[];
+        kubeProxyAtFirstDrain = pods.filter((p) => !p.metadata.deletionTimestamp).map((p) => `${p.spec.nodeName} ${p.spec.containers[0].image.split("/").pop()} ${p.status.phase}`).sort();
+      }
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   })();
@@ -567,6 +573,8 @@ test(`a Kubernetes upgrade (${KUBERNETES} → ${UPGRADE_TO}) through the spec un
   await checkLoad(`upgrade to ${UPGRADE_TO}`, result, "upgrade");
   assert.deepEqual([...cordoned].sort(), workers, "each worker was cordoned and drained");
   assert.equal(mostAtOnce, 1, "one worker at a time");
+  // Pods move only once every node's kube-proxy is the new one (none is being replaced then).
+  assert.deepEqual(kubeProxyAtFirstDrain, nodes.map((n) => `${n.name} kube-proxy:v${UPGRADE_TO} Running`).sort(), "kube-proxy on every node upgraded before the first worker is drained");
 
   const nodeInfo = JSON.parse(await kubectlOk("get", "nodes", "-o", "json")).items as any[];
   for (const n of nodeInfo) {

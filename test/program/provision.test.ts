@@ -177,7 +177,7 @@ test("adding a worker creates only that worker's resources and changes no existi
   assert.deepEqual(changed, [], "no existing resource's inputs change");
 });
 
-test("a Kubernetes upgrade takes workers in batches of maxUnavailable, after the control planes; other runs do not wait", async () => {
+test("a Kubernetes upgrade takes workers in batches of maxUnavailable, after the control planes and the new kube-proxy; other runs do not wait", async () => {
   const { hostsBase } = await import("../helpers");
   const { stateOf } = await import("./harness");
   const spec = hostsBase();
@@ -199,10 +199,13 @@ test("a Kubernetes upgrade takes workers in batches of maxUnavailable, after the
 
   spec.kubernetes = { version: "1.36.4" };
   const upgrade = await runIndex(config(), { priorState: stateOf(first) });
-  // Each control plane's phase that ends with its API server ready again.
+  // Each control plane's phase that ends with its API server ready again, and the phase that
+  // applies the cluster's objects (it ends once the new kube-proxy runs on every node).
   const cpLast = ["cp-1", "cp-2", "cp-3"].map((h) => commands(upgrade).find((c) => c.name.startsWith(`test-${h}-`) && c.name.endsWith("-kubelet-start"))!.name);
-  // Batch 1 (w-1, w-2) after every control plane; batch 2 (w-3, w-4) after batch 1 is back and uncordoned; batch 3 (w-5) after batch 2.
-  for (const w of ["w-1", "w-2"]) assert.deepEqual(workerDeps(upgrade, w).sort(), [...cpLast].sort(), w);
+  // (This spec's CNI comes from upstream: its phase is named after the cni-upstream step before cluster-manifests.)
+  const manifests = commands(upgrade).find((c) => /^test-cp-1-\d-(cni-upstream|cluster-manifests)$/.test(c.name))!.name;
+  // Batch 1 (w-1, w-2) after every control plane and kube-proxy; batch 2 (w-3, w-4) after batch 1 is back and uncordoned; batch 3 (w-5) after batch 2.
+  for (const w of ["w-1", "w-2"]) assert.deepEqual(workerDeps(upgrade, w).sort(), [...cpLast, manifests].sort(), w);
   for (const w of ["w-3", "w-4"]) assert.deepEqual(workerDeps(upgrade, w).sort(), ["test-w-1-leave", "test-w-2-leave"], w);
   assert.deepEqual(workerDeps(upgrade, "w-5").sort(), ["test-w-3-leave", "test-w-4-leave"]);
   const leave = commands(upgrade).find((c) => c.name === "test-w-3-leave")!;

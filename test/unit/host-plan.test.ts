@@ -95,9 +95,15 @@ for (const cni of CNIS) {
       }
       const tree = render(cni, proxyMode);
       const kubeProxy = file(tree, "cluster/manifests/20-kube-proxy.yaml");
+      const manifestsStep = file(tree, "hosts/cp-1/usr/local/lib/drydock/steps/cluster-manifests.sh")!;
+      const waitsForKubeProxy = /rollout status daemonset\/kube-proxy --timeout=300s/.test(manifestsStep);
       if (proxyMode === "none") {
         assert.equal(kubeProxy, undefined, "no kube-proxy with proxyMode none");
+        assert.equal(waitsForKubeProxy, false, "and no wait for it");
       } else {
+        assert.ok(waitsForKubeProxy, "the manifests step ends once kube-proxy has rolled out to every node");
+        const daemonSet = parse(kubeProxy!.split("---\n").find((d) => d.includes("kind: DaemonSet"))!);
+        assert.equal(daemonSet.spec.minReadySeconds, 5, "each new kube-proxy gets time to sync before the next node's is replaced");
         const config = parse(parse(kubeProxy!.split("---\n").find((d) => d.includes("kind: ConfigMap"))!).data["config.conf"]);
         assert.equal(config.mode, proxyMode);
         assert.equal(config.clusterCIDR, "10.244.0.0/16");
