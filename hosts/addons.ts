@@ -88,6 +88,8 @@ export const CONFIG_ANNOTATION = "drydock.dev/config-sha256";
  * the node's rules (its /livez says healthy before that), before the roll moves to the next node.
  */
 export const KUBE_PROXY_MIN_READY_SECONDS = 5;
+/** kube-proxy pods replaced at once in a rollout: a DaemonSet rounds a percentage up. */
+export const KUBE_PROXY_MAX_UNAVAILABLE = "10%";
 
 export function kubeProxyManifest(spec: ClusterSpec, server: string, yaml: (o: unknown) => string): Manifest | null {
   if (spec.network.proxyMode === "none") return null;
@@ -104,7 +106,9 @@ export function kubeProxyManifest(spec: ClusterSpec, server: string, yaml: (o: u
     metadata: { name: "kube-proxy", namespace: SYSTEM, labels },
     spec: {
       selector: { matchLabels: labels },
-      updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
+      // A tenth of the nodes at a time (rounded up: one on a small cluster), so an upgrade, which
+      // drains no worker until this rollout ends, does not wait for a thousand nodes one by one.
+      updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: KUBE_PROXY_MAX_UNAVAILABLE } },
       minReadySeconds: KUBE_PROXY_MIN_READY_SECONDS,
       template: {
         metadata: { labels, annotations: { [CONFIG_ANNOTATION]: createHash("sha256").update(JSON.stringify(config.data)).digest("hex") } },

@@ -104,6 +104,7 @@ for (const cni of CNIS) {
         assert.ok(waitsForKubeProxy, "the manifests step ends once kube-proxy has rolled out to every node");
         const daemonSet = parse(kubeProxy!.split("---\n").find((d) => d.includes("kind: DaemonSet"))!);
         assert.equal(daemonSet.spec.minReadySeconds, 5, "each new kube-proxy gets time to sync before the next node's is replaced");
+        assert.equal(daemonSet.spec.updateStrategy.rollingUpdate.maxUnavailable, "10%", "a tenth of the nodes at a time");
         const config = parse(parse(kubeProxy!.split("---\n").find((d) => d.includes("kind: ConfigMap"))!).data["config.conf"]);
         assert.equal(config.mode, proxyMode);
         assert.equal(config.clusterCIDR, "10.244.0.0/16");
