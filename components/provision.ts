@@ -14,6 +14,7 @@ import { topologicalOrder } from "../hosts/stages";
 import { apiServerUrl } from "../pki/kubeconfig";
 import { leaveScript } from "../hosts/etcd-membership";
 import { CLUSTER_MANIFESTS_STEP } from "../hosts/cluster-manifests";
+import { APISERVER_READY_STEP } from "../hosts/control-plane";
 import type { SnapshotStore } from "../hosts/etcd-backup";
 import { cordonDrainScript, removeNodeScript, uncordonScript } from "../hosts/worker-upgrade";
 import type { VersionGuard } from "./providers";
@@ -97,16 +98,17 @@ export class Provisioning extends pulumi.ComponentResource {
     const leaves = new Map<string, RemoteCommand>();
     const drains = new Map<string, RemoteCommand>();
     const upgradingFrom = args.guard ? args.guard.upgradingFrom : pulumi.output(null);
-    // The phases in which each control plane's API server is ready again, and the one that
-    // applies the cluster's objects (the new kube-proxy rolled out to every node), filled below.
-    const controlPlaneReady: RemoteCommand[] = [];
+    // What an upgrade's first batch waits for: the phases in which each control plane's API
+    // server is ready again, and the one that applies the cluster's objects (the new kube-proxy
+    // rolled out to every node). Filled with the phases below.
+    const firstBatchWaitsFor: RemoteCommand[] = [];
     for (const pool of spec.workers.pools) {
       const workers = shape.map((p) => p.host).filter((h) => isWorker(h) && h.pool === pool.name);
       workers.forEach((host, i) => {
         const batch = Math.floor(i / pool.maxUnavailable);
         const previous = batch === 0 ? [] : workers.slice((batch - 1) * pool.maxUnavailable, batch * pool.maxUnavailable).map((h) => h.name);
         const waitsFor = upgradingFrom.apply((from) =>
-          from ? (batch === 0 ? controlPlaneReady : previous.map((n) => leaves.get(n)!)) : [],
+          from ? (batch === 0 ? firstBatchWaitsFor : previous.map((n) => leaves.get(n)!)) : [],
         );
         drains.set(
           host.name,
@@ -182,7 +184,7 @@ export class Provisioning extends pulumi.ComponentResource {
         },
       );
       lastPhase.set(host.name, commands[phase.id]!);
-      if (phase.steps.some((st) => st.name === "apiserver-ready" || st.name === CLUSTER_MANIFESTS_STEP)) controlPlaneReady.push(commands[phase.id]!);
+      if (phase.steps.some((st) => st.name === APISERVER_READY_STEP || st.name === CLUSTER_MANIFESTS_STEP)) firstBatchWaitsFor.push(commands[phase.id]!);
     }
 
     // Workers: uncordoned once back after an upgrade (the update a new version makes);

@@ -381,11 +381,14 @@ export function adminKubectl(args: string, server: string, root = "", kubeconfig
   return `${root}${BIN_DIR}/kubectl --kubeconfig=${root}${kubeconfigPath} --server=${server} --request-timeout=5s ${args}`;
 }
 
+/** The step after which a control plane's API server answers on its own address and the endpoint. */
+export const APISERVER_READY_STEP = "apiserver-ready";
+
 export function apiServerReadyStep(host: PlannedHost, port: number, endpoint: string, dependsOn: readonly string[]): StepDraft {
   const own = adminKubectl("get --raw /readyz", `https://${host.address}:${port}`);
   const through = adminKubectl("get --raw /readyz", endpoint);
   return {
-    name: "apiserver-ready",
+    name: APISERVER_READY_STEP,
     description: "the API server answers /readyz on its own address and through the API endpoint",
     dependsOn,
     body: `${own}\n${through}`,

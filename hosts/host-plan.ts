@@ -4,7 +4,7 @@ import type { Arch } from "../spec/catalog";
 import { isKubernetesNode, type PlannedHost } from "../spec/addresses";
 import { etcdInstall, nodeInstall } from "./artifacts";
 import { containerdFiles, containerdStartStep } from "./containerd";
-import { apiServerReadyStep, controlPlaneFiles, controlPlanePods, controlPlanePodsStep } from "./control-plane";
+import { APISERVER_READY_STEP, apiServerReadyStep, controlPlaneFiles, controlPlanePods, controlPlanePodsStep } from "./control-plane";
 import { etcdFiles, etcdHealthyStep, etcdMembers, etcdStartStep } from "./etcd";
 import { etcdBackupFiles, etcdSnapshotsStep } from "./etcd-backup";
 import { JOIN_SCRIPT, joinScript } from "./etcd-membership";
@@ -55,7 +55,7 @@ function clusterLayout(ctx: PkiContext): ClusterLayout {
     members,
     controlPlanes,
     etcdHealthy: members.map((m) => stepId(m.name, "etcd-healthy")),
-    apiReady: controlPlanes.map((h) => stepId(h.name, "apiserver-ready")),
+    apiReady: controlPlanes.map((h) => stepId(h.name, APISERVER_READY_STEP)),
     kubeletsStarted: hosts.filter((h) => isKubernetesNode(h.roles)).map((h) => stepId(h.name, "kubelet-start")),
   };
 }
@@ -107,7 +107,7 @@ function planHost(ctx: PkiContext, layout: ClusterLayout, host: PlannedHost): Ho
       // The kubelet starts the control plane's static pods once etcd can serve them;
       // control planes (re)start one at a time, each ready before the next.
       const previous = controlPlanes[controlPlanes.indexOf(host) - 1];
-      drafts.push(restartsOnInstall(kubeletStartStep([own("containerd-start"), ...etcdHealthy, ...(previous ? [stepId(previous.name, "apiserver-ready")] : [])]), "install-node"));
+      drafts.push(restartsOnInstall(kubeletStartStep([own("containerd-start"), ...etcdHealthy, ...(previous ? [stepId(previous.name, APISERVER_READY_STEP)] : [])]), "install-node"));
       drafts.push(controlPlanePodsStep(pods, [own("kubelet-start")]));
       drafts.push(apiServerReadyStep(host, port, endpointUrl(ctx), [own("control-plane-pods")]));
     } else {

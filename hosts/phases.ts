@@ -57,8 +57,12 @@ export function withStepsOf(phase: Phase, plan: HostPlan): Phase {
 /** Where a step that restarts a service records what it last applied. */
 export const STEP_STATE_DIR = "/usr/local/lib/drydock/state";
 
-/** A shell word: the file that records a step's last success on its host (DRYDOCK_STEP_STATE moves it, for tests). */
-export const stepRecordPath = (step: string) => `"\${DRYDOCK_STEP_STATE:-${STEP_STATE_DIR}}"/${step}.sha256`;
+/** That folder as a shell word: DRYDOCK_STEP_STATE moves it, so tests run phases outside a host. */
+const STEP_STATE = `"\${DRYDOCK_STEP_STATE:-${STEP_STATE_DIR}}"`;
+const stepRecordName = (step: string) => `${step}.sha256`;
+
+/** A shell word: the file that records a step's last success on its host. */
+export const stepRecordPath = (step: string) => `${STEP_STATE}/${stepRecordName(step)}`;
 
 /**
  * Runs each step, then its health check with a bounded wait; fails loudly with
@@ -67,13 +71,12 @@ export const stepRecordPath = (step: string) => `"\${DRYDOCK_STEP_STATE:-${STEP_
  * passes: running the phase again restarts nothing that is unchanged and healthy.
  */
 export function phaseScript(phase: Phase): string {
-  // DRYDOCK_STEP_STATE moves the records, so tests run phases outside a host.
-  const lines = ["set -euo pipefail", `state="\${DRYDOCK_STEP_STATE:-${STEP_STATE_DIR}}"`, 'mkdir -p "$state"'];
+  const lines = ["set -euo pipefail", `state=${STEP_STATE}`, 'mkdir -p "$state"'];
   for (const step of phase.steps) {
     // Marks where each step's lines begin and end, for reading the script by step.
     lines.push(`# step ${step.id}`);
     const check = step.check ? `bash -c ${q(step.check.command)} >/dev/null 2>&1` : "true";
-    const record = `"$state"/${q(`${step.name}.sha256`)}`;
+    const record = `"$state"/${q(stepRecordName(step.name))}`;
     const tracked = step.triggers.length > 0;
     if (tracked) {
       lines.push(

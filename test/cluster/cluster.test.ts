@@ -554,8 +554,10 @@ test(`a Kubernetes upgrade (${KUBERNETES} → ${UPGRADE_TO}) through the spec un
       const now = r.stdout.split("\n").filter((l) => l.endsWith("=true")).map((l) => l.split("=")[0]!);
       now.forEach((n) => cordoned.add(n));
       mostAtOnce = Math.max(mostAtOnce, now.filter((n) => workers.includes(n)).length);
-      if (!kubeProxyAtFirstDrain && now.some((n) => workers.includes(n))) {
-        const pods = JSON.parse(await kubectlOk("get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-proxy", "-o", "json")).items as any[];
+      // Like the read above, a failed request is tried on the next sample (the drain lasts longer).
+      const proxies = !kubeProxyAtFirstDrain && now.some((n) => workers.includes(n)) ? await kubectl("--request-timeout=3s", "get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-proxy", "-o", "json") : undefined;
+      if (proxies?.code === 0) {
+        const pods = JSON.parse(proxies.stdout).items as any[];
         kubeProxyAtFirstDrain = pods.filter((p) => !p.metadata.deletionTimestamp).map((p) => `${p.spec.nodeName} ${p.spec.containers[0].image.split("/").pop()} ${p.status.phase}`).sort();
       }
       await new Promise((resolve) => setTimeout(resolve, 1000));
